@@ -1,0 +1,251 @@
+"""Colour maths: RGB <-> CIELAB, luma, model encodings, colour difference and colourfulness.
+
+Conventions (DESIGN.md, "Data contract"), defined here once for the library, lessons and tests:
+
+* images are float RGB in [0, 1], channels last;
+* CIELAB is D65 / 2-degree, L in [0, 100], a and b roughly in [-128, 127], the same numbers as
+  scikit-image's ``rgb2lab`` / ``lab2rgb``;
+* every model sees L / 100 as its single input channel; LAB models predict ab / 128 (tanh), RGB
+  models predict RGB (sigmoid), classifiers predict an index into a set of ab ``centers``.
+
+``rgb_to_lab`` and ``lab_to_rgb`` are TensorFlow ops: batched over any leading shape,
+differentiable (finite gradients everywhere, black included) and usable inside ``tf.data`` and
+models. They return NumPy for NumPy input and tensors for tensors.
+
+Introduced in lesson 01 (colour spaces).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import tensorflow as tf
+from skimage.color import deltaE_cie76, deltaE_ciede2000
+
+# sRGB primaries -> XYZ, and the D65 / 2-degree white point: the numbers scikit-image uses.
+XYZ_FROM_RGB = np.array(
+    [[0.412453, 0.357580, 0.180423],
+     [0.212671, 0.715160, 0.072169],
+     [0.019334, 0.119193, 0.950227]]
+)
+RGB_FROM_XYZ = np.linalg.inv(XYZ_FROM_RGB)
+D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+
+#: Model encodings: input = L / L_SCALE, LAB target = ab / AB_SCALE.
+L_SCALE = 100.0
+AB_SCALE = 128.0
+
+#: Luma weights, applied to gamma-encoded (not linear) R, G, B. Each row sums to 1, so white
+#: stays white. "skimage" is what ``skimage.color.rgb2gray`` uses.
+LUMA_WEIGHTS = {
+    "rec601": (0.299, 0.587, 0.114),
+    "rec709": (0.2126, 0.7152, 0.0722),
+    "skimage": (0.2125, 0.7154, 0.0721),
+}
+
+TARGETS = ("ab", "rgb", "classes")
+
+# CIE constants: the linear segment of f(t) below (6/29)^3 and of its inverse below 6/29.
+_EPSILON = 0.008856
+_F_LINEAR_LIMIT = 0.2068966
+
+
+def _tensor_io(fn):
+    """Run a TF implementation on NumPy or tensor input; hand back the same kind of value."""
+
+    @functools.wraps(fn)
+    def wrapper(x, *args, **kwargs):
+        if tf.is_tensor(x):
+            return fn(x, *args, **kwargs)
+        return fn(tf.convert_to_tensor(_as_float_array(x)), *args, **kwargs).numpy()
+
+    return wrapper
+
+
+def _as_float_array(x) -> np.ndarray:
+    x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.integer):
+        return x.astype(np.float32) / np.iinfo(x.dtype).max
+    if x.dtype == np.float64:
+        return x
+    return x.astype(np.float32)
+
+
+def _check_channels(x, what: str):
+    if x.shape.rank == 0 or (x.shape[-1] is not None and x.shape[-1] != 3):
+        raise ValueError(f"{what} needs a last axis of size 3, got shape {tuple(x.shape)}")
+    if not x.dtype.is_floating:
+        x = tf.image.convert_image_dtype(x, tf.float32)
+    return x
+
+
+@_tensor_io
+def rgb_to_lab(rgb):
+    """sRGB in [0, 1] (any leading shape, last axis 3) -> CIELAB D65, as ``skimage.color.rgb2lab``.
+
+    Integer input (uint8, uint16) is scaled to [0, 1] first. Introduced in lesson 01.
+    """
+    rgb = _check_channels(rgb, "rgb_to_lab")
+    dtype = rgb.dtype
+    # sRGB gamma -> linear light. tf.maximum keeps the unused branch finite, so gradients are too.
+    linear = tf.where(
+        rgb <= 0.04045,
+        rgb / 12.92,
+        tf.pow((tf.maximum(rgb, 0.04045) + 0.055) / 1.055, 2.4),
+    )
+    xyz = tf.tensordot(linear, tf.constant(XYZ_FROM_RGB.T, dtype), axes=1)
+    t = xyz / tf.constant(D65_WHITE, dtype)
+    f = tf.where(
+        t > _EPSILON,
+        tf.pow(tf.maximum(t, _EPSILON), 1.0 / 3.0),
+        7.787 * t + 16.0 / 116.0,
+    )
+    fx, fy, fz = tf.unstack(f, axis=-1)
+    return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+
+
+@_tensor_io
+def lab_to_rgb(lab):
+    """CIELAB D65 -> sRGB clipped to [0, 1], as ``skimage.color.lab2rgb``. Introduced in lesson 01."""
+    lab = _check_channels(lab, "lab_to_rgb")
+    dtype = lab.dtype
+    L, a, b = tf.unstack(lab, axis=-1)
+    fy = (L + 16.0) / 116.0
+    fx = a / 500.0 + fy
+    fz = tf.maximum(fy - b / 200.0, 0.0)  # as scikit-image: Z below 0 is out of range
+    f = tf.stack([fx, fy, fz], axis=-1)
+    t = tf.where(f > _F_LINEAR_LIMIT, f**3, (f - 16.0 / 116.0) / 7.787)
+    xyz = t * tf.constant(D65_WHITE, dtype)
+    linear = tf.tensordot(xyz, tf.constant(RGB_FROM_XYZ.T, dtype), axes=1)
+    rgb = tf.where(
+        linear > 0.0031308,
+        1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
+        12.92 * linear,
+    )
+    return tf.clip_by_value(rgb, 0.0, 1.0)
+
+
+@_tensor_io
+def luma(rgb, weights="rec601"):
+    """Weighted sum of gamma-encoded R, G, B: a grey image with the input's leading shape.
+
+    ``weights`` is a name from ``LUMA_WEIGHTS`` or any three numbers. Introduced in lesson 01.
+    """
+    rgb = _check_channels(rgb, "luma")
+    w = LUMA_WEIGHTS[weights] if isinstance(weights, str) else weights
+    return tf.tensordot(rgb, tf.constant(w, rgb.dtype), axes=1)
+
+
+@_tensor_io
+def chroma(lab):
+    """Chroma C*ab = sqrt(a^2 + b^2): how far a colour is from grey. Introduced in lesson 01."""
+    lab = _check_channels(lab, "chroma")
+    return tf.norm(lab[..., 1:], axis=-1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Model encodings. Introduced in lesson 02 (data); every model lesson uses them.
+
+
+@_tensor_io
+def encode_input(rgb):
+    """RGB image(s) -> the model input every architecture sees: L / 100, one channel."""
+    return rgb_to_lab(_check_channels(rgb, "encode_input"))[..., :1] / L_SCALE
+
+
+@_tensor_io
+def encode_target(rgb, target="ab", centers=None):
+    """RGB image(s) -> training target: ``"ab"`` (ab / 128), ``"rgb"`` or ``"classes"``.
+
+    ``"classes"`` gives, per pixel, the index of the nearest of ``centers`` (k x 2, in ab units).
+    """
+    rgb = _check_channels(rgb, "encode_target")
+    if target == "rgb":
+        return rgb
+    ab = rgb_to_lab(rgb)[..., 1:]
+    if target == "ab":
+        return ab / AB_SCALE
+    if target == "classes":
+        return quantize_ab(ab, _require_centers(centers))
+    raise ValueError(f"unknown target {target!r}; choose one of {TARGETS}")
+
+
+def decode_output(x, y, target="ab", centers=None):
+    """Model input ``x`` (L / 100) and output ``y`` -> RGB image(s) in [0, 1], as NumPy.
+
+    ``y`` is ab / 128 for ``"ab"``, RGB for ``"rgb"``, and class indices or per-class scores
+    (last axis k, decoded at the most likely class) for ``"classes"``.
+    """
+    x, y = np.asarray(x, np.float32), np.asarray(y)
+    if target == "rgb":
+        return np.clip(y, 0.0, 1.0).astype(np.float32)
+    if target == "ab":
+        ab = y.astype(np.float32) * AB_SCALE
+    elif target == "classes":
+        centers = _require_centers(centers)
+        index = y if np.issubdtype(y.dtype, np.integer) else np.argmax(y, axis=-1)
+        ab = centers[index].astype(np.float32)
+    else:
+        raise ValueError(f"unknown target {target!r}; choose one of {TARGETS}")
+    return lab_to_rgb(np.concatenate([x * L_SCALE, ab], axis=-1))
+
+
+@_tensor_io
+def quantize_ab(ab, centers):
+    """Index of the nearest ab centre (Euclidean in ab) for every pixel of ``ab`` (..., 2)."""
+    centers = tf.constant(np.asarray(centers), ab.dtype)
+    distance = tf.reduce_sum(tf.square(ab[..., None, :] - centers), axis=-1)
+    return tf.argmin(distance, axis=-1, output_type=tf.int32)
+
+
+def _require_centers(centers) -> np.ndarray:
+    if centers is None:
+        raise ValueError('target "classes" needs centers: a (k, 2) array of ab colours')
+    centers = np.asarray(centers, np.float32)
+    if centers.ndim != 2 or centers.shape[1] != 2:
+        raise ValueError(f"centers must have shape (k, 2), got {centers.shape}")
+    return centers
+
+
+# ----------------------------------------------------------------------------------------------
+# Judging colour. Introduced in lesson 01; lesson 12 builds the metrics on them.
+
+
+def delta_e(lab1, lab2, method="ciede2000"):
+    """Per-pixel colour difference between two LAB arrays, through scikit-image.
+
+    ``"cie76"`` is the Euclidean distance in LAB; ``"ciede2000"`` corrects it for how people
+    see hue and chroma. A difference of about 2.3 is just noticeable.
+    """
+    functions = {"cie76": deltaE_cie76, "ciede2000": deltaE_ciede2000}
+    if method not in functions:
+        raise ValueError(f"unknown method {method!r}; choose one of {tuple(functions)}")
+    return functions[method](np.asarray(lab1), np.asarray(lab2), channel_axis=-1)
+
+
+def colourfulness(rgb, mask=None):
+    """Hasler & Suesstrunk (2003) colourfulness M^(3) of image(s) (..., H, W, 3) in [0, 1].
+
+    Computed on 0-255 sRGB values as in the paper: with rg = R - G and yb = (R + G) / 2 - B,
+    M = sqrt(std(rg)^2 + std(yb)^2) + 0.3 sqrt(mean(rg)^2 + mean(yb)^2), over the pixels of
+    each image (or those where ``mask`` (..., H, W) is True). The paper's scale: 0 not
+    colourful, 15 slightly, 33 moderately, 45 averagely, 59 quite, 82 highly, 109 extremely.
+    """
+    rgb = _as_float_array(rgb) * 255.0
+    if rgb.ndim < 3 or rgb.shape[-1] != 3:
+        raise ValueError(f"colourfulness needs (..., H, W, 3) images, got shape {rgb.shape}")
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    rg, yb = r - g, 0.5 * (r + g) - b
+    weight = np.ones(rg.shape) if mask is None else np.broadcast_to(mask, rg.shape).astype(float)
+    count = weight.sum(axis=(-2, -1))
+    if np.any(count == 0):
+        raise ValueError("colourfulness: the mask selects no pixel in at least one image")
+
+    def mean(v):
+        return (v * weight).sum(axis=(-2, -1)) / count
+
+    def std(v):
+        return np.sqrt(mean((v - mean(v)[..., None, None]) ** 2))
+
+    return np.hypot(std(rg), std(yb)) + 0.3 * np.hypot(mean(rg), mean(yb))

@@ -1,0 +1,30 @@
+"""Run sizes for every lesson, in one place.
+
+A lesson asks ``budget("lesson-name")`` for its numbers (images, epochs, image size, ...). With the
+environment variable ``COLORLAB_FAST=1`` (set by the tests) each number drops to its FAST value, so
+FAST mode changes how much work is done, never which code runs. Normal runs are sized for a
+2-core, 2 GB Binder box (DESIGN.md budgets: <= 3 min and <= 1.5 GB per lesson).
+
+Introduced in lesson 00.
+"""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+FAST = os.environ.get("COLORLAB_FAST", "0").strip().lower() not in ("", "0", "false", "no")
+
+# name -> {setting: (normal value, FAST value)}
+_BUDGETS = {
+    "00_start_here": {"n_train": (1536, 256), "n_test": (256, 64), "size": (64, 32), "epochs": (12, 2)},
+    "01_color_spaces": {"photo_size": (256, 96)},
+    "02_data": {"n_scenes": (2000, 200), "patch_size": (64, 64), "augment_to": (505, 505)},
+}
+
+
+def budget(name: str) -> SimpleNamespace:
+    """The sizes lesson ``name`` runs with, FAST or normal, e.g. ``budget("00_start_here").epochs``."""
+    if name not in _BUDGETS:
+        raise KeyError(f"no budget named {name!r}; known: {', '.join(sorted(_BUDGETS))}")
+    return SimpleNamespace(**{key: pair[FAST] for key, pair in _BUDGETS[name].items()})
