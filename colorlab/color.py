@@ -58,7 +58,8 @@ def _tensor_io(fn):
     def wrapper(x, *args, **kwargs):
         if tf.is_tensor(x):
             return fn(x, *args, **kwargs)
-        return fn(tf.convert_to_tensor(_as_float_array(x)), *args, **kwargs).numpy()
+        result = fn(tf.convert_to_tensor(_as_float_array(x)), *args, **kwargs)
+        return tf.nest.map_structure(lambda t: t.numpy(), result)
 
     return wrapper
 
@@ -155,19 +156,22 @@ def encode_input(rgb):
 
 
 @_tensor_io
-def encode_target(rgb, target="ab", centers=None):
-    """RGB image(s) -> training target: ``"ab"`` (ab / 128), ``"rgb"`` or ``"classes"``.
+def encode_pair(rgb, target="ab", centers=None):
+    """RGB image(s) -> (model input, training target), from one LAB conversion.
 
-    ``"classes"`` gives, per pixel, the index of the nearest of ``centers`` (k x 2, in ab units).
+    The input is ``encode_input(rgb)``; the target is ab / 128 for ``"ab"``, the RGB image for
+    ``"rgb"``, and for ``"classes"`` the per-pixel index of the nearest of ``centers`` (k x 2,
+    in ab units).
     """
-    rgb = _check_channels(rgb, "encode_target")
+    rgb = _check_channels(rgb, "encode_pair")
+    lab = rgb_to_lab(rgb)
+    x = lab[..., :1] / L_SCALE
     if target == "rgb":
-        return rgb
-    ab = rgb_to_lab(rgb)[..., 1:]
+        return x, rgb
     if target == "ab":
-        return ab / AB_SCALE
+        return x, lab[..., 1:] / AB_SCALE
     if target == "classes":
-        return quantize_ab(ab, _require_centers(centers))
+        return x, quantize_ab(lab[..., 1:], _require_centers(centers))
     raise ValueError(f"unknown target {target!r}; choose one of {TARGETS}")
 
 

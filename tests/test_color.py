@@ -99,17 +99,18 @@ def test_encode_decode_round_trip_for_ab_and_rgb_targets():
     assert x.shape == PHOTO.shape[:2] + (1,)
     assert 0.0 <= x.min() and x.max() <= 1.0
     np.testing.assert_allclose(x[..., 0] * 100, rgb2lab(PHOTO)[..., 0], atol=1e-3)
-    y = color.encode_target(PHOTO, "ab")
+    x_again, y = color.encode_pair(PHOTO, "ab")
+    np.testing.assert_allclose(x_again, x)
     assert np.abs(y).max() <= 1.0
     np.testing.assert_allclose(color.decode_output(x, y, "ab"), PHOTO, atol=1e-3)
-    np.testing.assert_allclose(color.decode_output(x, color.encode_target(PHOTO, "rgb"), "rgb"), PHOTO, atol=1e-6)
+    np.testing.assert_allclose(color.decode_output(x, color.encode_pair(PHOTO, "rgb")[1], "rgb"), PHOTO, atol=1e-6)
 
 
 def test_classes_target_picks_the_nearest_centre():
     centers = np.array([[0.0, 0.0], [60.0, 60.0], [-40.0, 40.0]])
     lab = np.array([[50.0, 55.0, 50.0], [50.0, 2.0, -3.0], [60.0, -30.0, 45.0]])
     rgb = lab2rgb(lab)
-    index = color.encode_target(rgb, "classes", centers=centers)
+    _, index = color.encode_pair(rgb, "classes", centers=centers)
     assert index.tolist() == [1, 0, 2]
     decoded = color.decode_output(color.encode_input(rgb), index, "classes", centers=centers)
     np.testing.assert_allclose(rgb2lab(decoded)[:, 1:], centers[[1, 0, 2]], atol=0.5)
@@ -119,9 +120,9 @@ def test_classes_target_picks_the_nearest_centre():
 
 def test_bad_target_and_missing_centres_are_named():
     with pytest.raises(ValueError, match="unknown target"):
-        color.encode_target(PHOTO, "hsv")
+        color.encode_pair(PHOTO, "hsv")
     with pytest.raises(ValueError, match="needs centers"):
-        color.encode_target(PHOTO, "classes")
+        color.encode_pair(PHOTO, "classes")
 
 
 def test_delta_e_uses_skimage():

@@ -1,0 +1,24 @@
+"""Data for the course: toyworld scenes, packaged photos, the learner's own images, and the
+preprocessing every lesson shares (see the submodules' docstrings)."""
+
+from .photos import MAX_PIXELS, PHOTOS, ImageError, Patches, load_image, photo, photos
+from .pipeline import (
+    GREY_CHROMA,
+    Split,
+    augment,
+    augmentation,
+    category_subsets,
+    cut_patches,
+    dataset,
+    fit_to,
+    is_grey,
+    resize_longer_side,
+    split_indices,
+)
+from .toyworld import THEMES, Scenes, toyworld
+
+__all__ = [
+    "GREY_CHROMA", "MAX_PIXELS", "PHOTOS", "THEMES", "ImageError", "Patches", "Scenes", "Split",
+    "augment", "augmentation", "category_subsets", "cut_patches", "dataset", "fit_to", "is_grey",
+    "load_image", "photo", "photos", "resize_longer_side", "split_indices", "toyworld",
+]

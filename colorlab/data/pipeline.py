@@ -1,0 +1,143 @@
+"""Preprocessing shared by every lesson: resizing and cropping, patches, dropping grey images,
+augmentation, splits, homogeneous vs mixed subsets, and the ``tf.data`` pipeline that feeds
+encoded (input, target) pairs to the models.
+
+Introduced in lesson 02.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .. import color
+
+#: Images whose every pixel has less chroma than this count as grey (Zhang et al.'s
+#: NonGrayMaskLayer uses 5): a grey photo in a training set teaches "no colour".
+GREY_CHROMA = 5.0
+
+
+class Split(NamedTuple):
+    """Index arrays of a train / validation / test split."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def resize_longer_side(image: np.ndarray, side: int) -> np.ndarray:
+    """Scale ``image`` (H, W, 3) so its longer side is ``side`` pixels, keeping its aspect."""
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
+    shape = (max(1, round(h * scale)), max(1, round(w * scale)))
+    return tf.image.resize(image, shape, antialias=True).numpy().clip(0.0, 1.0)
+
+
+def fit_to(images: np.ndarray, size) -> np.ndarray:
+    """Resize image(s) (..., H, W, 3) to cover ``size`` (an int or (height, width)), then crop the
+    centre: the standard way to give every picture the same shape without distorting it."""
+    height, width = (size, size) if np.isscalar(size) else size
+    h, w = images.shape[-3:-1]
+    scale = max(height / h, width / w)
+    shape = (max(height, round(h * scale)), max(width, round(w * scale)))
+    resized = tf.image.resize(images, shape, antialias=True).numpy().clip(0.0, 1.0)
+    top, left = (shape[0] - height) // 2, (shape[1] - width) // 2
+    return resized[..., top:top + height, left:left + width, :]
+
+
+def cut_patches(image: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """All ``size`` x ``size`` patches of ``image`` (H, W, 3) taken every ``stride`` pixels."""
+    if min(image.shape[:2]) < size:
+        return np.zeros((0, size, size, image.shape[-1]), image.dtype)
+    windows = np.lib.stride_tricks.sliding_window_view(image, (size, size), axis=(0, 1))
+    windows = windows[::stride, ::stride]  # (rows, cols, channels, size, size)
+    return np.ascontiguousarray(np.moveaxis(windows, 2, -1).reshape(-1, size, size, image.shape[-1]))
+
+
+def is_grey(images: np.ndarray, min_chroma: float = GREY_CHROMA) -> np.ndarray:
+    """True for each image (..., H, W, 3) none of whose pixels reaches ``min_chroma``."""
+    return color.chroma(color.rgb_to_lab(images)).max(axis=(-2, -1)) < min_chroma
+
+
+def split_indices(n: int, fractions=(0.6, 0.2, 0.2), seed: int = 0, groups=None) -> Split:
+    """A deterministic train / val / test split of ``n`` items (60/20/20 as in seed 003).
+
+    With ``groups`` (one label per item), whole groups go to one part, so near-duplicates (patches
+    of one photo, two views of one scene) never straddle training and test.
+    """
+    if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-6 or min(fractions) < 0:
+        raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {fractions}")
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) if groups is None else np.asarray(groups)
+    if len(labels) != n:
+        raise ValueError(f"groups has {len(labels)} labels for {n} items")
+    unique = rng.permutation(list(dict.fromkeys(labels.tolist())))
+    cuts = np.round(np.cumsum(fractions)[:2] * len(unique)).astype(int)
+    parts = np.split(unique, cuts)
+    return Split(*(np.flatnonzero(np.isin(labels, part)) for part in parts))
+
+
+def category_subsets(categories, category: str, n: int, seed: int = 0):
+    """Indices of a homogeneous subset (``n`` items of ``category``) and a mixed one (``n`` items
+    drawn evenly across all categories): the per-category vs general comparison of seeds 000, 004."""
+    categories = np.asarray(categories)
+    rng = np.random.default_rng(seed)
+    pools = {c: rng.permutation(np.flatnonzero(categories == c)) for c in dict.fromkeys(categories.tolist())}
+    if category not in pools:
+        raise ValueError(f"no item of category {category!r}; categories: {sorted(pools)}")
+    if len(pools[category]) < n or len(categories) < n:
+        raise ValueError(f"asked for {n} items, but {category!r} has {len(pools[category])}")
+    # Round robin: the first item of every category, then the second of every category, ...
+    ranked = sorted((rank, k, i) for k, pool in enumerate(pools.values()) for rank, i in enumerate(pool))
+    mixed = [i for _, _, i in ranked[:n]]
+    return np.sort(pools[category][:n]), np.sort(np.asarray(mixed))
+
+
+def augmentation(seed: int = 0) -> keras.Sequential:
+    """Random horizontal flips, small rotations (up to 10 degrees) and crops (zoom in up to 20%),
+    with reflected borders. No vertical flips: skies stay up."""
+    return keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomRotation(10 / 360, fill_mode="reflect", seed=seed + 1),
+            keras.layers.RandomZoom((-0.2, 0.0), fill_mode="reflect", seed=seed + 2),
+        ],
+        name="augmentation",
+    )
+
+
+def augment(images: np.ndarray, n_out: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
+    """Grow ``images`` to ``n_out``: the originals first, then augmented copies of random ones
+    (seed 000 grew 265 portraits to 505 this way)."""
+    if n_out < len(images):
+        raise ValueError(f"n_out ({n_out}) is smaller than the {len(images)} images given")
+    keras.utils.set_random_seed(seed)
+    layers = augmentation(seed)
+    picks = np.random.default_rng(seed).integers(len(images), size=n_out - len(images))
+    extra = [
+        np.asarray(layers(tf.convert_to_tensor(images[picks[i:i + batch_size]], tf.float32), training=True))
+        for i in range(0, len(picks), batch_size)
+    ]
+    return np.concatenate([np.asarray(images, np.float32), *extra]).clip(0.0, 1.0)
+
+
+def dataset(images: np.ndarray, target: str = "ab", batch_size: int = 32, shuffle: bool = True,
+            augment: bool = False, seed: int = 0, centers=None) -> tf.data.Dataset:
+    """A ``tf.data`` pipeline of encoded (input, target) batches from RGB ``images`` (N, H, W, 3),
+    float in [0, 1] or uint8. Input is L / 100; the target is ab / 128, RGB or class indices into
+    ``centers`` (see ``colorlab.color.encode_pair``). ``augment`` applies ``augmentation`` to every
+    batch, freshly each epoch. LAB conversion runs inside the graph."""
+    if target not in color.TARGETS:
+        raise ValueError(f"unknown target {target!r}; choose one of {color.TARGETS}")
+    data = tf.data.Dataset.from_tensor_slices(images)
+    if shuffle:
+        data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    data = data.batch(batch_size).map(lambda rgb: tf.image.convert_image_dtype(rgb, tf.float32))
+    if augment:
+        layers = augmentation(seed)
+        data = data.map(lambda rgb: tf.clip_by_value(layers(rgb, training=True), 0.0, 1.0))
+    data = data.map(lambda rgb: color.encode_pair(rgb, target, centers), num_parallel_calls=tf.data.AUTOTUNE)
+    return data.prefetch(tf.data.AUTOTUNE)
