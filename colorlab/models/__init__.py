@@ -1,0 +1,15 @@
+"""One builder per architecture, and a registry: ``build(name, preset="tiny")``, ``available()``.
+
+Every builder offers two presets: ``"seed"``, faithful to the seed report's layer table at its
+input size and parameter count, and ``"tiny"`` (the lessons' default), the same topology with
+fewer channels that learns visibly in about a minute on 2 CPU cores. Every model takes the L
+channel encoded as L / 100 (``colorlab.color.encode_input``) and says what it predicts in
+``predicts(model)``: ``"ab"`` (ab / 128, tanh) or ``"rgb"`` (sigmoid).
+
+Introduced in lesson 00; lessons 03-09 walk through the architectures.
+"""
+
+from .registry import available, build, predicts, register
+from . import unet  # noqa: F401  (registers its architecture)
+
+__all__ = ["available", "build", "predicts", "register"]

@@ -1,0 +1,66 @@
+"""The architecture registry: name -> builder, with what each predicts and where it comes from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import keras
+
+PRESETS = ("seed", "tiny")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    builder: Callable[..., keras.Model]
+    source: str  # the seed report (and model) it reproduces
+    summary: str
+
+
+_ARCHITECTURES: dict[str, Architecture] = {}
+
+
+def register(name: str, source: str, summary: str):
+    """Decorator: add a builder ``fn(preset, **options) -> keras.Model`` to the registry."""
+
+    def decorate(builder):
+        _ARCHITECTURES[name] = Architecture(name, builder, source, summary)
+        return builder
+
+    return decorate
+
+
+def build(name: str, preset: str = "tiny", **options) -> keras.Model:
+    """Build architecture ``name`` at ``preset`` (``"seed"`` or ``"tiny"``); ``options`` override
+    the preset (e.g. ``output="ab"``, ``widths=(8, 16, 32)``)."""
+    if name not in _ARCHITECTURES:
+        raise KeyError(f"no architecture {name!r}; available: {', '.join(sorted(_ARCHITECTURES))}")
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+    return _ARCHITECTURES[name].builder(preset, **options)
+
+
+def predicts(model: keras.Model) -> str:
+    """What ``model`` outputs: ``"ab"`` (2 channels) or ``"rgb"`` (3 channels)."""
+    channels = model.output_shape[-1]
+    return {2: "ab", 3: "rgb"}.get(channels, f"{channels} channels")
+
+
+def available() -> list[dict]:
+    """One row per architecture: name, what it predicts, input size and parameter count of each
+    preset, and the seed it comes from."""
+    rows = []
+    for name, arch in sorted(_ARCHITECTURES.items()):
+        seed, tiny = build(name, "seed"), build(name, "tiny")
+        rows.append({
+            "name": name,
+            "predicts": predicts(seed),
+            "seed input": seed.input_shape[1:3],
+            "seed params": seed.count_params(),
+            "tiny params": tiny.count_params(),
+            "source": arch.source,
+            "summary": arch.summary,
+        })
+        keras.backend.clear_session()
+    return rows
