@@ -23,6 +23,23 @@ _BUDGETS = {
 }
 
 
+def check_environment() -> str:
+    """Check the versions the course needs; return a one-line summary (lessons print it)."""
+    import keras
+    import tensorflow as tf
+
+    from . import __version__
+
+    if tuple(int(v) for v in tf.__version__.split(".")[:2]) < (2, 16):
+        raise RuntimeError(f"colorlab needs TensorFlow 2.16 or newer, found {tf.__version__}")
+    if not keras.__version__.startswith("3."):
+        raise RuntimeError(f"colorlab needs Keras 3, found {keras.__version__}")
+    gpus = tf.config.list_physical_devices("GPU")
+    device = f"{len(gpus)} GPU(s)" if gpus else "CPU only (fine for every lesson; a GPU speeds up training)"
+    mode = "FAST mode (tiny budgets)" if FAST else "normal mode"
+    return f"colorlab {__version__} | TensorFlow {tf.__version__} | Keras {keras.__version__} | {device} | {mode}"
+
+
 def budget(name: str) -> SimpleNamespace:
     """The sizes lesson ``name`` runs with, FAST or normal, e.g. ``budget("00_start_here").epochs``."""
     if name not in _BUDGETS:
