@@ -6,8 +6,29 @@ preprocessing), ``models`` (one builder per architecture), ``plot`` (the lessons
 """
 
 import os
-
-# Keep TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) out of the lessons.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import sys
+from contextlib import contextmanager
 
 __version__ = "0.1.0"
+
+
+@contextmanager
+def _quiet_stderr():
+    """Send file descriptor 2 to /dev/null: TensorFlow's C++ start-up messages (oneDNN, CUDA
+    probing) are written there before any logging setting applies, and land in every notebook."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+with _quiet_stderr():
+    import tensorflow as _tf
+
+    _tf.config.list_physical_devices("GPU")  # the CUDA probe, once, quietly

@@ -8,7 +8,11 @@ import numpy as np
 from . import color
 
 
-def image_rows(rows: dict, n: int | None = None, size: float = 1.5, title: str | None = None):
+#: Figures are stored in the lesson notebooks: a modest resolution keeps them small to read on GitHub.
+DPI = 72
+
+
+def image_rows(rows: dict, n: int | None = None, size: float = 1.4, title: str | None = None):
     """One row of images per entry of ``rows`` (label -> images (N, H, W, 3) or grey (N, H, W)),
     the label written down the left: "input / prediction / truth" comparisons.
 
@@ -16,11 +20,13 @@ def image_rows(rows: dict, n: int | None = None, size: float = 1.5, title: str |
     """
     rows = {label: np.asarray(images) for label, images in rows.items()}
     n = min(len(images) for images in rows.values()) if n is None else n
-    fig, axes = plt.subplots(len(rows), n, figsize=(size * n, size * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), n, figsize=(size * n, size * len(rows)), squeeze=False, dpi=DPI)
     for axes_row, (label, images) in zip(axes, rows.items()):
         for ax, image in zip(axes_row, images[:n]):
-            grey = image.ndim == 2 or image.shape[-1] == 1
-            ax.imshow(np.squeeze(image).clip(0, 1), cmap="gray" if grey else None, vmin=0, vmax=1)
+            if image.ndim == 3 and image.shape[-1] == 1:
+                image = image[..., 0]
+            ax.imshow(image.clip(0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1,
+                      interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
         axes_row[0].set_ylabel(label, fontsize=10)
@@ -31,24 +37,26 @@ def image_rows(rows: dict, n: int | None = None, size: float = 1.5, title: str |
 
 
 def channels(rgb: np.ndarray, size: float = 2.2):
-    """An image split two ways: its R, G, B channels, and its L*, a*, b* channels.
+    """An image split two ways: its R, G, B channels, and its L*, a*, b* channels, with the colour
+    of a*b* shown on its own at a constant lightness.
 
     Introduced in lesson 01.
     """
     lab = color.rgb_to_lab(rgb)
-    fig, axes = plt.subplots(2, 4, figsize=(4 * size, 2 * size))
+    fig, axes = plt.subplots(2, 4, figsize=(4 * size, 2 * size), dpi=DPI)
     axes[0, 0].imshow(rgb)
     axes[0, 0].set_title("RGB image")
     for i, (name, cmap) in enumerate([("R", "Reds"), ("G", "Greens"), ("B", "Blues")]):
         axes[0, i + 1].imshow(rgb[..., i], cmap=cmap, vmin=0, vmax=1)
         axes[0, i + 1].set_title(f"{name} channel")
-    axes[1, 0].imshow(color.lab_to_rgb(np.concatenate([lab[..., :1], np.zeros_like(lab[..., 1:])], -1)))
-    axes[1, 0].set_title("L* alone (the model's input)")
-    axes[1, 1].imshow(lab[..., 0], cmap="gray", vmin=0, vmax=100)
-    axes[1, 1].set_title("L* channel")
+    axes[1, 0].imshow(lab[..., 0], cmap="gray", vmin=0, vmax=100)
+    axes[1, 0].set_title("L* (the model's input)")
     for i, (name, cmap) in enumerate([("a* (green-red)", "PiYG_r"), ("b* (blue-yellow)", "cividis")]):
-        axes[1, i + 2].imshow(lab[..., i + 1], cmap=cmap, vmin=-80, vmax=80)
-        axes[1, i + 2].set_title(name)
+        axes[1, i + 1].imshow(lab[..., i + 1], cmap=cmap, vmin=-60, vmax=60)
+        axes[1, i + 1].set_title(name)
+    flat = np.concatenate([np.full_like(lab[..., :1], 70.0), lab[..., 1:]], axis=-1)
+    axes[1, 3].imshow(color.lab_to_rgb(flat))
+    axes[1, 3].set_title("a*b* alone (L* set to 70)")
     for ax in axes.ravel():
         ax.axis("off")
     fig.tight_layout()
@@ -68,7 +76,7 @@ def ab_plane(lightness: float = 60.0, extent: float = 110.0, resolution: int = 2
     in_gamut = np.abs(color.rgb_to_lab(rgb) - lab).max(axis=-1) < 1.0
     rgb[~in_gamut] = 1.0
     if ax is None:
-        _, ax = plt.subplots(figsize=(3.2, 3.2))
+        _, ax = plt.subplots(figsize=(3.2, 3.2), dpi=DPI)
     ax.imshow(rgb, extent=(-extent, extent, -extent, extent))
     ax.axhline(0, color="k", lw=0.5)
     ax.axvline(0, color="k", lw=0.5)
@@ -84,7 +92,7 @@ def history(history: dict, title: str = "training", ax=None):
     Introduced in lesson 00.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(4.5, 3))
+        _, ax = plt.subplots(figsize=(4.5, 3), dpi=DPI)
     for key, values in history.items():
         ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3,
                 ls="--" if key.startswith("val_") else "-", label=key)

@@ -17,8 +17,8 @@ FAST = os.environ.get("COLORLAB_FAST", "0").strip().lower() not in ("", "0", "fa
 
 # name -> {setting: (normal value, FAST value)}
 _BUDGETS = {
-    "00_start_here": {"n_train": (1536, 256), "n_test": (256, 64), "size": (64, 32), "epochs": (12, 2)},
-    "01_color_spaces": {"photo_size": (256, 96)},
+    "00_start_here": {"n_train": (1024, 128), "n_test": (128, 32), "size": (64, 32), "epochs": (5, 1)},
+    "01_color_spaces": {"photo_size": (192, 96)},
     "02_data": {"n_scenes": (2000, 200), "patch_size": (64, 64), "augment_to": (505, 505)},
 }
 

@@ -45,6 +45,9 @@ class LabExplorer(widgets.VBox):
         super().__init__([widgets.HBox([self.L, self.a, self.b]), self.view])
         self.update()
 
+    def __repr__(self):  # what a notebook shows where no widget can be drawn (GitHub, nbconvert)
+        return "LabExplorer: L*, a*, b* sliders (open the notebook in Jupyter or Colab to use them)"
+
     def colours(self) -> dict:
         """RGB of the colour, its mirror and their greys, and whether each colour fits in sRGB."""
         L, a, b = self.L.value, self.a.value, self.b.value

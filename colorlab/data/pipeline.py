@@ -7,6 +7,7 @@ Introduced in lesson 02.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import keras
@@ -18,6 +19,10 @@ from .. import color
 #: Images whose every pixel has less chroma than this count as grey (Zhang et al.'s
 #: NonGrayMaskLayer uses 5): a grey photo in a training set teaches "no colour".
 GREY_CHROMA = 5.0
+
+# ``dataset`` shuffles, so Keras's reminder that fit(shuffle=True) cannot shuffle a tf.data
+# pipeline is noise in every lesson.
+warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed", category=UserWarning)
 
 
 class Split(NamedTuple):
