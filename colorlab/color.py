@@ -51,15 +51,28 @@ _EPSILON = 0.008856
 _F_LINEAR_LIMIT = 0.2068966
 
 
+#: NumPy input is converted this many pixels at a time, so converting a whole dataset never holds
+#: more than a few MB of TensorFlow intermediates (the memory budget of a 2 GB Binder box).
+CHUNK_PIXELS = 1 << 18
+
+
 def _tensor_io(fn):
-    """Run a TF implementation on NumPy or tensor input; hand back the same kind of value."""
+    """Run a TF implementation on NumPy or tensor input; hand back the same kind of value.
+
+    NumPy input with a leading batch axis is processed in chunks of about ``CHUNK_PIXELS``.
+    """
 
     @functools.wraps(fn)
     def wrapper(x, *args, **kwargs):
         if tf.is_tensor(x):
             return fn(x, *args, **kwargs)
-        result = fn(tf.convert_to_tensor(_as_float_array(x)), *args, **kwargs)
-        return tf.nest.map_structure(lambda t: t.numpy(), result)
+        x = _as_float_array(x)
+        pixels_per_item = int(np.prod(x.shape[1:-1], dtype=np.int64)) if x.ndim > 1 else 1
+        step = max(1, CHUNK_PIXELS // max(1, pixels_per_item))
+        if x.ndim < 2 or len(x) <= step:
+            return tf.nest.map_structure(lambda t: t.numpy(), fn(tf.convert_to_tensor(x), *args, **kwargs))
+        parts = [fn(tf.convert_to_tensor(x[i:i + step]), *args, **kwargs) for i in range(0, len(x), step)]
+        return tf.nest.map_structure(lambda *chunks: np.concatenate([c.numpy() for c in chunks]), *parts)
 
     return wrapper
 

@@ -102,3 +102,30 @@ def history(history: dict, title: str = "training", ax=None):
     ax.legend()
     ax.grid(alpha=0.3)
     return ax.figure
+
+
+def ab_scatter(sets: dict, n_pixels: int = 4000, seed: int = 0, size: float = 3.2):
+    """For each named set of RGB images, a scatter of its pixels on the a*b* plane (drawn in their
+    own colours) with the set's mean a*b* marked: the colour a model that averages would paint.
+
+    Introduced in lesson 02.
+    """
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(1, len(sets), figsize=(size * len(sets), size), squeeze=False, dpi=DPI)
+    for ax, (name, images) in zip(axes[0], sets.items()):
+        pixels = np.asarray(images, np.float32).reshape(-1, 3)
+        pixels = pixels[rng.choice(len(pixels), size=min(n_pixels, len(pixels)), replace=False)]
+        lab = color.rgb_to_lab(pixels)
+        ax.scatter(lab[:, 1], lab[:, 2], c=pixels, s=4, alpha=0.6, linewidths=0)
+        mean = lab[:, 1:].mean(axis=0)
+        ax.scatter(*mean, marker="X", s=140, c="k")
+        ax.set_title(f"{name}\nmean chroma {color.chroma(lab).mean():.0f}, chroma of mean {np.hypot(*mean):.0f}",
+                     fontsize=10)
+        ax.set_xlim(-80, 80)
+        ax.set_ylim(-80, 80)
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.axvline(0, color="grey", lw=0.5)
+        ax.set_xlabel("a*")
+        ax.set_ylabel("b*")
+    fig.tight_layout()
+    return fig

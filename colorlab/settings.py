@@ -19,7 +19,7 @@ FAST = os.environ.get("COLORLAB_FAST", "0").strip().lower() not in ("", "0", "fa
 _BUDGETS = {
     "00_start_here": {"n_train": (1024, 128), "n_test": (128, 32), "size": (64, 32), "epochs": (5, 1)},
     "01_color_spaces": {"photo_size": (192, 96)},
-    "02_data": {"n_scenes": (2000, 200), "patch_size": (64, 64), "augment_to": (505, 505)},
+    "02_data": {"n_scenes": (1000, 200), "augment_to": (505, 505)},
 }
 
 

@@ -152,3 +152,14 @@ def test_colourfulness_follows_hasler_suesstrunk():
     assert color.colourfulness(half, mask) == pytest.approx(color.colourfulness(red))
     with pytest.raises(ValueError, match="selects no pixel"):
         color.colourfulness(half, np.zeros((2, 2), bool))
+
+
+def test_large_numpy_input_is_converted_in_chunks_with_the_same_result(monkeypatch):
+    images = RNG.random((7, 5, 4, 3)).astype(np.float32)
+    whole = color.rgb_to_lab(images)
+    x_whole, y_whole = color.encode_pair(images)
+    monkeypatch.setattr(color, "CHUNK_PIXELS", 40)  # two images (2 x 20 pixels) per chunk
+    np.testing.assert_array_equal(color.rgb_to_lab(images), whole)
+    x, y = color.encode_pair(images)
+    np.testing.assert_array_equal(x, x_whole)
+    np.testing.assert_array_equal(y, y_whole)

@@ -269,21 +269,29 @@ def test_dataset_yields_encoded_pairs(target):
     batches = list(data.dataset(images, target, batch_size=8, shuffle=False, centers=centers))
     assert [len(x) for x, _ in batches] == [8, 8, 4]
     x, y = (np.concatenate(part) for part in zip(*batches))
-    lab = rgb2lab(images)
+    stored = data.to_uint8(images) / 255.0  # the pipeline keeps 8-bit images
+    assert np.abs(stored - images).max() <= 0.5 / 255 + 1e-7
+    lab = rgb2lab(stored)
     np.testing.assert_allclose(x[..., 0], lab[..., 0] / 100, atol=1e-4)
     if target == "ab":
         np.testing.assert_allclose(y, lab[..., 1:] / 128, atol=1e-4)
     elif target == "rgb":
-        np.testing.assert_allclose(y, images, atol=1e-6)
+        np.testing.assert_allclose(y, stored, atol=1e-6)
     else:
-        np.testing.assert_array_equal(y, color.encode_pair(images, "classes", centers)[1])
+        np.testing.assert_array_equal(y, color.encode_pair(stored, "classes", centers)[1])
+
+
+def test_to_uint8_rounds_and_refuses_other_types():
+    assert data.to_uint8(np.array([0.0, 0.5, 1.0, 1.2, -0.1])).tolist() == [0, 128, 255, 255, 0]
+    with pytest.raises(ValueError, match="float in \\[0, 1\\] or uint8"):
+        data.to_uint8(np.array([1, 2], np.int64))
 
 
 def test_dataset_accepts_uint8_shuffles_and_augments():
     images = data.toyworld(16, size=32).images
     x_uint8, _ = next(iter(data.dataset((images * 255).round().astype(np.uint8), batch_size=16, shuffle=False)))
     x_float, _ = next(iter(data.dataset(images, batch_size=16, shuffle=False)))
-    np.testing.assert_allclose(x_uint8, x_float, atol=0.01)
+    np.testing.assert_array_equal(x_uint8, x_float)
     x_shuffled, _ = next(iter(data.dataset(images, batch_size=16, shuffle=True, seed=1)))
     assert not np.allclose(x_shuffled, x_float)
     np.testing.assert_allclose(np.sort(x_shuffled.numpy().ravel()), np.sort(x_float.numpy().ravel()), atol=1e-6)

@@ -14,11 +14,12 @@ from .pipeline import (
     is_grey,
     resize_longer_side,
     split_indices,
+    to_uint8,
 )
 from .toyworld import THEMES, Scenes, toyworld
 
 __all__ = [
     "GREY_CHROMA", "MAX_PIXELS", "PHOTOS", "THEMES", "ImageError", "Patches", "Scenes", "Split",
     "augment", "augmentation", "category_subsets", "cut_patches", "dataset", "fit_to", "is_grey",
-    "load_image", "photo", "photos", "resize_longer_side", "split_indices", "toyworld",
+    "load_image", "photo", "photos", "resize_longer_side", "split_indices", "to_uint8", "toyworld",
 ]

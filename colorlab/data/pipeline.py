@@ -101,6 +101,16 @@ def category_subsets(categories, category: str, n: int, seed: int = 0):
     return np.sort(pools[category][:n]), np.sort(np.asarray(mixed))
 
 
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Float RGB in [0, 1] -> uint8 (rounded); uint8 input is returned as it is."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(f"images must be float in [0, 1] or uint8, got {images.dtype}")
+    return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
 def augmentation(seed: int = 0) -> keras.Sequential:
     """Random horizontal flips, small rotations (up to 10 degrees) and crops (zoom in up to 20%),
     with reflected borders. No vertical flips: skies stay up."""
@@ -134,10 +144,14 @@ def dataset(images: np.ndarray, target: str = "ab", batch_size: int = 32, shuffl
     """A ``tf.data`` pipeline of encoded (input, target) batches from RGB ``images`` (N, H, W, 3),
     float in [0, 1] or uint8. Input is L / 100; the target is ab / 128, RGB or class indices into
     ``centers`` (see ``colorlab.color.encode_pair``). ``augment`` applies ``augmentation`` to every
-    batch, freshly each epoch. LAB conversion runs inside the graph."""
+    batch, freshly each epoch. LAB conversion runs inside the graph.
+
+    The pipeline keeps its own copy of the images as 8-bit values (``to_uint8``): a quarter of
+    the memory of floats, and the precision of any image file; floats appear one batch at a time.
+    """
     if target not in color.TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {color.TARGETS}")
-    data = tf.data.Dataset.from_tensor_slices(images)
+    data = tf.data.Dataset.from_tensor_slices(to_uint8(images))
     if shuffle:
         data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     data = data.batch(batch_size).map(lambda rgb: tf.image.convert_image_dtype(rgb, tf.float32))

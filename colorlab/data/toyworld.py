@@ -70,6 +70,10 @@ def toyworld(n: int, size: int = 64, seed: int = 0, themes=("meadow",)) -> Scene
     if unknown or not themes:
         raise ValueError(f"unknown themes {sorted(unknown)}; choose from {sorted(THEMES)}")
     rng = np.random.default_rng(seed)
+
+    def uniform(low, high):  # one float32 draw per scene
+        return rng.uniform(low, high, n).astype(np.float32)
+
     coords = (np.arange(size, dtype=np.float32) + 0.5) / size
     Y, X = coords[None, :, None], coords[None, None, :]
 
@@ -77,26 +81,26 @@ def toyworld(n: int, size: int = 64, seed: int = 0, themes=("meadow",)) -> Scene
     palette = np.stack([_THEME_RGB[t] for t in themes])[theme_index]  # (n, 4, 3)
     sky_top, sky_horizon, sun, ground = (palette[:, i, None, None, :] for i in range(4))
 
-    horizon = rng.uniform(0.4, 0.65, n).astype(np.float32)[:, None, None]
+    horizon = uniform(0.4, 0.65)[:, None, None]
     t = np.clip(Y / horizon, 0.0, 1.0)[..., None]
     images = np.broadcast_to(sky_top * (1 - t) + sky_horizon * t, (n, size, size, 3)).copy()
 
     has_sun = rng.random(n) < 0.7
-    sun_x, sun_r = rng.uniform(0.15, 0.85, n), rng.uniform(0.07, 0.11, n)
-    sun_y = rng.uniform(0.1, 1.0, n) * (horizon[:, 0, 0] - 0.12) + 0.02
+    sun_x, sun_r = uniform(0.15, 0.85), uniform(0.07, 0.11)
+    sun_y = uniform(0.1, 1.0) * (horizon[:, 0, 0] - 0.12) + 0.02
     in_sun = _disc(X, Y, sun_x, sun_y, sun_r) & has_sun[:, None, None]
-    images = np.where(in_sun[..., None], sun, images)
+    np.copyto(images, np.broadcast_to(sun, images.shape), where=in_sun[..., None])
 
-    texture = 1.0 + 0.12 * rng.standard_normal((n, size, size, 1)).astype(np.float32)
+    texture = 1.0 + 0.12 * rng.standard_normal((n, size, size, 1), dtype=np.float32)
     on_ground = np.broadcast_to(Y >= horizon, (n, size, size))
-    images = np.where(on_ground[..., None], np.clip(ground * texture, 0.0, 1.0), images)
+    np.copyto(images, np.clip(ground * texture, 0.0, 1.0), where=on_ground[..., None])
+    del texture
 
     owner = np.full((n, size, size), -1, np.int8)  # index into _SHAPES of the visible object
     for _ in range(_MAX_OBJECTS):
         present = rng.random(n) < 0.8
         shape = rng.integers(len(_SHAPES), size=n)
-        cx, cy = rng.uniform(0.15, 0.85, n), rng.uniform(0.35, 0.85, n)
-        r = rng.uniform(0.1, 0.17, n)
+        cx, cy, r = uniform(0.15, 0.85), uniform(0.35, 0.85), uniform(0.1, 0.17)
         hue = rng.integers(len(AMBIGUOUS_COLOURS), size=n)
         dx, dy = X - cx[:, None, None], Y - cy[:, None, None]
         inside = np.where(
@@ -109,10 +113,10 @@ def toyworld(n: int, size: int = 64, seed: int = 0, themes=("meadow",)) -> Scene
             ),
         ) & present[:, None, None]
         colour = np.where((shape == 2)[:, None], _AMBIGUOUS_RGB[hue], _SHAPE_RGB[np.minimum(shape, 1)])
-        images = np.where(inside[..., None], colour[:, None, None, :], images)
-        owner = np.where(inside, shape[:, None, None], owner).astype(np.int8)
+        np.copyto(images, np.broadcast_to(colour[:, None, None, :], images.shape), where=inside[..., None])
+        np.copyto(owner, shape[:, None, None].astype(np.int8), where=inside)
 
-    return Scenes(images.astype(np.float32), owner == 2, np.asarray(themes)[theme_index])
+    return Scenes(images, owner == 2, np.asarray(themes)[theme_index])
 
 
 def _disc(X, Y, cx, cy, r):
