@@ -2,6 +2,7 @@
 #   make lab     set up .venv (first time only) and open the course in JupyterLab
 #   make test    set up .venv (first time only) and run every test, lessons included (FAST mode)
 #   make course  re-execute every lesson in normal mode and store its outputs
+#   make budgets time every lesson (normal and FAST) and measure its peak memory
 # Needs only Python 3.10-3.12 and make.
 
 # The first of these that really runs and is 3.10-3.12 (pyenv shims can exist and fail).
@@ -12,7 +13,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.colorlab-installed
 
-.PHONY: lab test course clean
+.PHONY: lab test course budgets clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "colorlab needs Python 3.10, 3.11 or 3.12 on PATH"; exit 1; }
@@ -21,8 +22,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@
 
+# Jupyter refuses to run as root unless told (containers, CI boxes); a normal user needs nothing.
+AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=lessons 00_start_here.ipynb
+	$(BIN)/jupyter lab lessons/00_start_here.ipynb --notebook-dir=lessons $(AS_ROOT)
 
 test: $(STAMP)
 	COLORLAB_FAST=1 $(BIN)/python -m pytest -q
@@ -30,6 +34,9 @@ test: $(STAMP)
 course: $(STAMP)
 	COLORLAB_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=900 lessons/[0-9]*.ipynb
+
+budgets: $(STAMP)
+	$(BIN)/python benchmarks/lesson_budgets.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
