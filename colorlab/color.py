@@ -169,12 +169,13 @@ def encode_input(rgb):
 
 
 @_tensor_io
-def encode_pair(rgb, target="ab", centers=None):
+def encode_pair(rgb, target="ab", centers=None, stride=1):
     """RGB image(s) -> (model input, training target), from one LAB conversion.
 
     The input is ``encode_input(rgb)``; the target is ab / 128 for ``"ab"``, the RGB image for
     ``"rgb"``, and for ``"classes"`` the per-pixel index of the nearest of ``centers`` (k x 2,
-    in ab units).
+    in ab units), at 1/``stride`` resolution (ab averaged over stride x stride blocks) for
+    classifiers that predict at a lower resolution.
     """
     rgb = _check_channels(rgb, "encode_pair")
     lab = rgb_to_lab(rgb)
@@ -184,15 +185,20 @@ def encode_pair(rgb, target="ab", centers=None):
     if target == "ab":
         return x, lab[..., 1:] / AB_SCALE
     if target == "classes":
-        return x, quantize_ab(lab[..., 1:], _require_centers(centers))
+        ab = lab[..., 1:]
+        if stride > 1:
+            ab = tf.nn.avg_pool2d(ab, stride, stride, "VALID")
+        return x, quantize_ab(ab, _require_centers(centers))
     raise ValueError(f"unknown target {target!r}; choose one of {TARGETS}")
 
 
-def decode_output(x, y, target="ab", centers=None):
+def decode_output(x, y, target="ab", centers=None, temperature=None):
     """Model input ``x`` (L / 100) and output ``y`` -> RGB image(s) in [0, 1], as NumPy.
 
-    ``y`` is ab / 128 for ``"ab"``, RGB for ``"rgb"``, and class indices or per-class scores
-    (last axis k, decoded at the most likely class) for ``"classes"``.
+    ``y`` is ab / 128 for ``"ab"``, RGB for ``"rgb"``, and class indices or per-class
+    probabilities (last axis k) for ``"classes"``; probabilities are decoded with
+    ``annealed_mean`` at ``temperature`` (``None``: the most likely class). ``y`` must have
+    ``x``'s height and width (``colorlab.train.colorize`` handles other sizes).
     """
     x, y = np.asarray(x, np.float32), np.asarray(y)
     if target == "rgb":
@@ -201,11 +207,30 @@ def decode_output(x, y, target="ab", centers=None):
         ab = y.astype(np.float32) * AB_SCALE
     elif target == "classes":
         centers = _require_centers(centers)
-        index = y if np.issubdtype(y.dtype, np.integer) else np.argmax(y, axis=-1)
-        ab = centers[index].astype(np.float32)
+        ab = centers[y] if np.issubdtype(y.dtype, np.integer) else annealed_mean(y, centers, temperature)
     else:
         raise ValueError(f"unknown target {target!r}; choose one of {TARGETS}")
     return lab_to_rgb(np.concatenate([x * L_SCALE, ab], axis=-1))
+
+
+def annealed_mean(probabilities, centers, temperature=None) -> np.ndarray:
+    """Per-pixel ab colour from class probabilities (..., k) over ``centers`` (k, 2).
+
+    Zhang et al. (2016) sharpen the distribution, p_T = p^(1/T) / sum p^(1/T), and take its
+    mean: T = 1 is the plain mean (safe, desaturated), T -> 0 the mode (vivid, noisy); they use
+    T = 0.38. ``temperature=None`` takes the mode exactly.
+    """
+    p = np.asarray(probabilities, np.float64)
+    centers = _require_centers(centers)
+    if temperature is None:
+        return centers[np.argmax(p, axis=-1)]
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive (or None for the mode), got {temperature}")
+    logits = np.log(np.maximum(p, 1e-12)) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    weights = np.exp(logits)
+    weights /= weights.sum(axis=-1, keepdims=True)
+    return (weights @ centers).astype(np.float32)
 
 
 @_tensor_io

@@ -7,6 +7,8 @@ from typing import Callable
 
 import keras
 
+from ..color import TARGETS
+
 PRESETS = ("seed", "tiny")
 
 
@@ -42,9 +44,11 @@ def build(name: str, preset: str = "tiny", **options) -> keras.Model:
 
 
 def predicts(model: keras.Model) -> str:
-    """What ``model`` outputs: ``"ab"`` (2 channels) or ``"rgb"`` (3 channels)."""
-    channels = model.output_shape[-1]
-    return {2: "ab", 3: "rgb"}.get(channels, f"{channels} channels")
+    """What ``model`` outputs: ``"ab"``, ``"rgb"`` or ``"classes"``: its final layer's name."""
+    kind = model.layers[-1].name
+    if kind not in TARGETS:
+        raise ValueError(f"{model.name}: final layer {kind!r} is not named after a target {TARGETS}")
+    return kind
 
 
 def available() -> list[dict]:

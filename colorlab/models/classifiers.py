@@ -1,0 +1,142 @@
+"""Colorization as classification (lesson 08): predict, per pixel, one colour out of a set.
+
+* ``palette_classifier`` (seed 001): k colours from k-means on the training pixels' a*b*
+  (``fit_palette``), five 3x3 convs and three per-pixel dense layers, softmax over k. Its best
+  possible result is the image painted with its nearest palette colours: the quantization ceiling.
+* ``ab_classifier`` (Zhang, Isola & Efros 2016): the a*b* plane cut into 10 x 10 bins, keeping
+  those a screen can show (``ab_bins``), predicted at 1/4 resolution; rare, saturated bins are
+  weighted up in the loss (``class_weights``, "class rebalancing"), and predictions are decoded
+  with the annealed mean at T = 0.38 (``colorlab.color.annealed_mean``), between the safe but dull
+  mean and the vivid but noisy mode. Its trunk is ours (documented choice): the U-Net encoder of
+  lesson 07 down to 1/4 resolution and three more conv blocks, instead of Zhang's VGG-16-sized net.
+
+The final ``PaletteSoftmax`` layer carries the model's ab colours and decoding temperature, so
+``colorlab.train.colorize`` can decode any classifier without being told its palette.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+from .. import color
+from .blocks import TINY_BN_MOMENTUM, configure, conv_bn_act, width
+from .registry import register
+
+
+@keras.saving.register_keras_serializable(package="colorlab")
+class PaletteSoftmax(layers.Layer):
+    """Softmax over colour classes; remembers the classes' a*b* ``centers`` and the decoding
+    ``temperature`` (``None``: the most likely class) for whoever decodes the output."""
+
+    def __init__(self, centers, temperature=None, **kwargs):
+        kwargs.setdefault("name", "classes")
+        super().__init__(**kwargs)
+        self.centers = np.asarray(centers, np.float32)
+        self.temperature = temperature
+
+    def call(self, logits):
+        return keras.ops.softmax(logits, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "centers": self.centers.tolist(), "temperature": self.temperature}
+
+
+def classes_of(model: keras.Model) -> tuple[np.ndarray, float | None]:
+    """A classifier's ab ``centers`` and decoding temperature."""
+    head = model.layers[-1]
+    if not isinstance(head, PaletteSoftmax):
+        raise ValueError(f"{model.name} is not a colour classifier (its last layer is {head.name!r})")
+    return head.centers, head.temperature
+
+
+def fit_palette(images: np.ndarray, k: int, n_pixels: int = 20_000, seed: int = 0) -> np.ndarray:
+    """k a*b* colours that best summarise ``images``' pixels (k-means on a random sample), sorted
+    by chroma. Seed 001 used k = 4, 12, 24 and 32."""
+    from sklearn.cluster import KMeans
+
+    pixels = np.asarray(images).reshape(-1, 3)
+    rng = np.random.default_rng(seed)
+    sample = pixels[rng.choice(len(pixels), size=min(n_pixels, len(pixels)), replace=False)]
+    ab = color.rgb_to_lab(sample)[:, 1:]
+    centers = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(ab).cluster_centers_
+    return centers[np.argsort(np.hypot(*centers.T))].astype(np.float32)
+
+
+def ab_bins(grid: float = 10.0) -> np.ndarray:
+    """Centres of the grid x grid a*b* bins that hold at least one sRGB colour: 259 at grid 10.
+    (Zhang et al. 2016 kept 313, testing gamut per bin rather than per colour.)"""
+    steps = np.arange(-110.0, 110.0 + grid, grid)
+    a, b = np.meshgrid(steps, steps, indexing="ij")
+    centers = np.stack([a.ravel(), b.ravel()], axis=-1)
+    rgb = np.random.default_rng(0).random((200_000, 3))  # a dense cloud of displayable colours
+    seen = np.unique(color.quantize_ab(color.rgb_to_lab(rgb)[:, 1:], centers))
+    return centers[seen].astype(np.float32)
+
+
+def class_weights(indices: np.ndarray, centers: np.ndarray, mix: float = 0.5, sigma: float = 5.0) -> np.ndarray:
+    """Zhang et al.'s class-rebalancing weights: the empirical bin distribution, smoothed with a
+    Gaussian of ``sigma`` ab units, mixed with the uniform distribution (``mix`` = lambda), then
+    inverted and normalised so the expected weight over the data is 1."""
+    counts = np.bincount(np.asarray(indices).ravel(), minlength=len(centers)).astype(np.float64)
+    distance2 = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
+    p = np.exp(-distance2 / (2 * sigma**2)) @ (counts / counts.sum())
+    p /= p.sum()
+    weights = 1.0 / ((1 - mix) * p + mix / len(centers))
+    weights /= (weights * counts / counts.sum()).sum()
+    return weights.astype(np.float32)
+
+
+def _default_palette(k: int) -> np.ndarray:
+    """A placeholder palette: grey plus k - 1 hues at chroma 30. Fit a real one with fit_palette."""
+    angles = np.linspace(0, 2 * np.pi, k - 1, endpoint=False)
+    return np.concatenate([[[0.0, 0.0]], 30 * np.stack([np.cos(angles), np.sin(angles)], -1)]).astype(np.float32)
+
+
+@register("palette_classifier", source="seed 001", summary="k-means palette, 5 conv + 3 dense, softmax over k")
+def palette_classifier(preset="tiny", **options) -> keras.Model:
+    """Seed 001's network: 450,752 parameters at the seed preset (32 x 32, k = 32)."""
+    presets = {
+        "seed": {"input_shape": (32, 32, 1), "scale": 1.0, "centers": None, "k": 32},
+        "tiny": {"input_shape": (None, None, 1), "scale": 0.5, "centers": None, "k": 32},
+    }
+    c = configure(presets, preset, options)
+    centers = _default_palette(c["k"]) if c["centers"] is None else np.asarray(c["centers"], np.float32)
+    s = c["scale"]
+    inputs = keras.Input(c["input_shape"], name="L")
+    x = inputs
+    for channels in (64, 128, 128, 128, 64):
+        x = layers.Conv2D(width(channels, s), 3, padding="same", activation="relu")(x)
+    x = layers.Dense(width(64, s), activation="relu")(x)  # dense layers act on each pixel
+    x = layers.Dense(width(32, s), activation="relu")(x)
+    x = layers.Dense(len(centers))(x)
+    return keras.Model(inputs, PaletteSoftmax(centers)(x), name=f"palette_classifier_{preset}")
+
+
+#: Zhang et al.'s annealed-mean temperature.
+ANNEALED_T = 0.38
+
+
+@register("ab_classifier", source="Zhang, Isola & Efros 2016",
+          summary="quantized ab bins at 1/4 resolution, class rebalancing, annealed mean")
+def ab_classifier(preset="tiny", **options) -> keras.Model:
+    """Per-pixel classification over in-gamut a*b* bins, output at 1/4 of the input size."""
+    presets = {
+        "seed": {"input_shape": (224, 224, 1), "scale": 1.0, "grid": 10.0, "temperature": ANNEALED_T,
+                 "bn_momentum": 0.99},
+        "tiny": {"input_shape": (None, None, 1), "scale": 0.25, "grid": 10.0, "temperature": ANNEALED_T,
+                 "bn_momentum": TINY_BN_MOMENTUM},
+    }
+    c = configure(presets, preset, options)
+    centers = ab_bins(c["grid"])
+    s, m = c["scale"], c["bn_momentum"]
+    inputs = keras.Input(c["input_shape"], name="L")
+    x = conv_bn_act(conv_bn_act(inputs, width(64, s), m), width(64, s), m)
+    x = conv_bn_act(layers.MaxPooling2D()(x), width(128, s), m)
+    x = conv_bn_act(x, width(128, s), m)
+    x = layers.MaxPooling2D()(x)
+    for _ in range(3):
+        x = conv_bn_act(x, width(256, s), m)
+    x = layers.Conv2D(len(centers), 1)(x)
+    return keras.Model(inputs, PaletteSoftmax(centers, c["temperature"])(x), name=f"ab_classifier_{preset}")

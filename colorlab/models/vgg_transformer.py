@@ -1,0 +1,84 @@
+"""Seed 000's model 6 (lesson 09): a frozen VGG16 encoder (ImageNet weights, up to block3_conv3,
+1/4 resolution, 256 channels), one transformer encoder block over the feature map's positions,
+and a convolutional decoder back to RGB.
+
+The seed's decoder upsamples three times (to twice the input size) and then crops the centre
+back to the input size, so its output shows the middle of the scene, magnified 2x: one reason
+its results were "nearly impossible to interpret". ``decoder="seed"`` keeps that; ``"aligned"``
+upsamples twice and needs no crop.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from .blocks import TINY_BN_MOMENTUM, configure, output_head, width
+from .registry import register
+
+#: Caffe-style VGG16 input: channel means (BGR) subtracted from 0-255 values.
+VGG_MEAN = (103.939, 116.779, 123.68)
+
+PRESETS = {
+    "seed": {"input_shape": (120, 176, 1), "heads": 4, "key_dim": 256, "ff_dim": 512, "scale": 1.0,
+             "decoder": "seed", "weights": "imagenet", "output": "rgb", "bn_momentum": 0.99},
+    "tiny": {"input_shape": (64, 64, 1), "heads": 2, "key_dim": 64, "ff_dim": 128, "scale": 0.25,
+             "decoder": "seed", "weights": "imagenet", "output": "rgb", "bn_momentum": TINY_BN_MOMENTUM},
+}
+
+
+@keras.saving.register_keras_serializable(package="colorlab")
+class GreyToVGG(layers.Layer):
+    """L / 100 in [0, 1] -> the three-channel, mean-subtracted 0-255 input VGG16 was trained on."""
+
+    def call(self, x):
+        return keras.ops.concatenate([x * 255.0 - mean for mean in VGG_MEAN], axis=-1)
+
+
+def vgg16_features(input_shape, weights="imagenet", layer="block3_conv3") -> keras.Model:
+    """Frozen VGG16 from its input to ``layer``. With ``weights="imagenet"`` it loads the real
+    ImageNet weights (Keras downloads and caches them) and, where they cannot be had, says so in
+    one line and falls back to random weights. Lessons 09 and 10."""
+    try:
+        vgg = keras.applications.VGG16(include_top=False, weights=weights, input_shape=input_shape)
+    except Exception as error:  # offline, a proxy, a broken cache: all end the same way
+        reason = (str(error).splitlines() or [type(error).__name__])[0][:160]
+        print(f"colorlab: VGG16 ImageNet weights unavailable ({reason}); using random weights instead.")
+        vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
+    features = keras.Model(vgg.input, vgg.get_layer(layer).output, name=f"vgg16_to_{layer}")
+    features.trainable = False
+    return features
+
+
+def _transformer_encoder(x, heads, key_dim, ff_dim):
+    """Pre-norm transformer block: attention and a two-layer MLP, each with a residual."""
+    attended = layers.MultiHeadAttention(heads, key_dim)(*[layers.LayerNormalization()(x)] * 2)
+    x = layers.Add()([x, attended])
+    y = layers.Dense(ff_dim, activation="relu")(layers.LayerNormalization()(x))
+    return layers.Add()([x, layers.Dense(x.shape[-1])(y)])
+
+
+@register("vgg_transformer", source="seed 000, model 6",
+          summary="frozen VGG16 + transformer encoder + conv decoder; predicts RGB")
+def vgg_transformer(preset="tiny", **options) -> keras.Model:
+    """4,031,491 parameters at the seed preset, 1,736,448 of them frozen (input size divisible by 4)."""
+    c = configure(PRESETS, preset, options)
+    height, width_px, _ = c["input_shape"]
+    inputs = keras.Input(c["input_shape"], name="L")
+    vgg_input = GreyToVGG()(inputs)
+    features = vgg16_features(vgg_input.shape[1:], c["weights"])(vgg_input)  # (H/4, W/4, 256)
+    h, w, channels = features.shape[1:]
+    x = layers.Reshape((h * w, channels))(features)
+    x = _transformer_encoder(x, c["heads"], c["key_dim"], c["ff_dim"])
+    x = layers.Reshape((h, w, channels))(x)
+    seed_decoder = c["decoder"] == "seed"
+    for n, upsample in [(256, True), (128, True), (64, seed_decoder), (32, False)]:
+        if upsample:
+            x = layers.UpSampling2D()(x)
+        x = layers.Conv2D(width(n, c["scale"]), 3, padding="same")(x)
+        x = layers.Activation("relu")(layers.BatchNormalization(momentum=c["bn_momentum"])(x))
+    if not seed_decoder:
+        return keras.Model(inputs, output_head(x, c["output"]), name=f"vgg_transformer_{preset}")
+    x = output_head(x, c["output"], name=f"{c['output']}_2x")  # twice the input size...
+    x = layers.CenterCrop(height, width_px, name=c["output"])(x)  # ...cropped to its centre
+    return keras.Model(inputs, x, name=f"vgg_transformer_{preset}")
