@@ -122,7 +122,32 @@ def rgb_to_lab(rgb):
 @_tensor_io
 def lab_to_rgb(lab):
     """CIELAB D65 -> sRGB clipped to [0, 1], as ``skimage.color.lab2rgb``. Introduced in lesson 01."""
-    lab = _check_channels(lab, "lab_to_rgb")
+    return tf.clip_by_value(_lab_to_unclipped_rgb(_check_channels(lab, "lab_to_rgb")), 0.0, 1.0)
+
+
+@_tensor_io
+def fit_to_gamut(lab, steps=12):
+    """Shrink each pixel's a*b* towards grey, keeping its L*, just enough that it can be shown in
+    sRGB (bisection on the chroma scale, ``steps`` halvings). Clipping RGB instead would change
+    the lightness and hue. Introduced in lesson 03 (``colorlab.train.colorize`` uses it)."""
+    lab = _check_channels(lab, "fit_to_gamut")
+    lab = tf.concat([tf.clip_by_value(lab[..., :1], 0.0, 100.0), lab[..., 1:]], axis=-1)
+
+    def fits(scale):
+        rgb = _lab_to_unclipped_rgb(tf.concat([lab[..., :1], lab[..., 1:] * scale], axis=-1))
+        return tf.reduce_all((rgb >= -1e-4) & (rgb <= 1 + 1e-4), axis=-1, keepdims=True)
+
+    low, high = tf.zeros_like(lab[..., :1]), tf.ones_like(lab[..., :1])
+    high_fits = fits(high)
+    for _ in range(steps):
+        middle = (low + high) / 2
+        ok = fits(middle)
+        low, high = tf.where(ok, middle, low), tf.where(ok, high, middle)
+    scale = tf.where(high_fits, 1.0, low)
+    return tf.concat([lab[..., :1], lab[..., 1:] * scale], axis=-1)
+
+
+def _lab_to_unclipped_rgb(lab):
     dtype = lab.dtype
     L, a, b = tf.unstack(lab, axis=-1)
     fy = (L + 16.0) / 116.0
@@ -132,12 +157,11 @@ def lab_to_rgb(lab):
     t = tf.where(f > _F_LINEAR_LIMIT, f**3, (f - 16.0 / 116.0) / 7.787)
     xyz = t * tf.constant(D65_WHITE, dtype)
     linear = tf.tensordot(xyz, tf.constant(RGB_FROM_XYZ.T, dtype), axes=1)
-    rgb = tf.where(
+    return tf.where(
         linear > 0.0031308,
         1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
         12.92 * linear,
     )
-    return tf.clip_by_value(rgb, 0.0, 1.0)
 
 
 @_tensor_io

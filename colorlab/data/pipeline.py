@@ -140,11 +140,13 @@ def augment(images: np.ndarray, n_out: int, seed: int = 0, batch_size: int = 64)
 
 
 def dataset(images: np.ndarray, target: str = "ab", batch_size: int = 32, shuffle: bool = True,
-            augment: bool = False, seed: int = 0, centers=None) -> tf.data.Dataset:
+            augment: bool = False, seed: int = 0, centers=None, stride: int = 1,
+            class_weights=None) -> tf.data.Dataset:
     """A ``tf.data`` pipeline of encoded (input, target) batches from RGB ``images`` (N, H, W, 3),
     float in [0, 1] or uint8. Input is L / 100; the target is ab / 128, RGB or class indices into
-    ``centers`` (see ``colorlab.color.encode_pair``). ``augment`` applies ``augmentation`` to every
-    batch, freshly each epoch. LAB conversion runs inside the graph.
+    ``centers`` (see ``colorlab.color.encode_pair``), at 1/``stride`` resolution. With
+    ``class_weights`` (one per class) batches are (input, target, per-pixel weight). ``augment``
+    applies ``augmentation`` to every batch, freshly each epoch. LAB conversion runs in the graph.
 
     The pipeline keeps its own copy of the images as 8-bit values (``to_uint8``): a quarter of
     the memory of floats, and the precision of any image file; floats appear one batch at a time.
@@ -158,5 +160,8 @@ def dataset(images: np.ndarray, target: str = "ab", batch_size: int = 32, shuffl
     if augment:
         layers = augmentation(seed)
         data = data.map(lambda rgb: tf.clip_by_value(layers(rgb, training=True), 0.0, 1.0))
-    data = data.map(lambda rgb: color.encode_pair(rgb, target, centers), num_parallel_calls=tf.data.AUTOTUNE)
+    data = data.map(lambda rgb: color.encode_pair(rgb, target, centers, stride), num_parallel_calls=tf.data.AUTOTUNE)
+    if class_weights is not None:
+        weights = tf.constant(np.asarray(class_weights, np.float32))
+        data = data.map(lambda x, y: (x, y, tf.gather(weights, y)))
     return data.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,246 @@
+"""Training and inference for every model: ``fit`` (Keras's own ``fit`` with a wall-clock budget,
+live curves and sample predictions, an atomically written best checkpoint) and ``colorize``
+(any image, any size, full resolution back). Introduced in lesson 03.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import color, data
+from .models import predicts
+from .models.classifiers import classes_of
+
+#: Where ``colorize`` runs models whose input size is free: the longer side, at most.
+INFER_SIDE = 256
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training cleanly, after the current batch, once ``seconds`` of wall clock have passed,
+    or when ``stop()`` is called (from a button, say, in another thread)."""
+
+    def __init__(self, seconds: float | None = None):
+        super().__init__()
+        self.seconds = seconds
+        self.stopped_by = None
+
+    def on_train_begin(self, logs=None):
+        self.start, self.stopped_by = time.perf_counter(), None
+
+    def stop(self):
+        self.stopped_by = "request"
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.stopped_by is None and self.seconds is not None and time.perf_counter() - self.start > self.seconds:
+            self.stopped_by = "budget"
+        if self.stopped_by:
+            self.model.stop_training = True
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Save the model whenever the monitored loss improves, atomically: written to a temporary
+    file beside ``path`` and renamed over it, so ``path`` always holds a complete model."""
+
+    def __init__(self, path, monitor: str = "val_loss"):
+        super().__init__()
+        self.path, self.monitor, self.best = Path(path), monitor, np.inf
+        if self.path.suffix != ".keras":
+            raise ValueError(f"checkpoint path must end in .keras, got {self.path}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor, (logs or {}).get("loss"))
+        if value is None or not np.isfinite(value) or value >= self.best:
+            return
+        self.best = value
+        save_atomically(self.model, self.path)
+
+
+def save_atomically(model: keras.Model, path) -> None:
+    """``model.save(path)`` that never leaves a half-written file at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial.keras")
+    try:
+        model.save(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+class LiveView(keras.callbacks.Callback):
+    """After each epoch, redraw the loss curves and predictions on a few fixed validation images,
+    in place, in the notebook (or hand the figure to ``show``)."""
+
+    def __init__(self, images: np.ndarray, show=None):
+        super().__init__()
+        self.images, self.show, self.handle = images, show, None
+        self.history: dict[str, list] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        import matplotlib.pyplot as plt
+
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        figure = progress_figure(self.model, self.history, self.images)
+        if self.show is not None:
+            self.show(figure)
+        else:
+            from IPython.display import display
+
+            if self.handle is None:
+                self.handle = display(figure, display_id=True)
+            else:
+                self.handle.update(figure)
+        plt.close(figure)
+
+
+def progress_figure(model, history: dict, images: np.ndarray):
+    """Loss curves beside grey input, prediction and truth for ``images``."""
+    import matplotlib.pyplot as plt
+
+    from . import plot
+
+    n = len(images)
+    figure = plt.figure(figsize=(4 + 1.3 * n, 3.9), dpi=plot.DPI)
+    grid = figure.add_gridspec(3, n + 3)
+    plot.history(history, title=f"{model.name}: loss", ax=figure.add_subplot(grid[:, :3]))
+    rows = {"grey": color.encode_input(images), "model": colorize(model, images), "truth": images}
+    for r, (label, pictures) in enumerate(rows.items()):
+        for i, picture in enumerate(pictures):
+            ax = figure.add_subplot(grid[r, 3 + i])
+            ax.imshow(np.squeeze(picture), cmap="gray" if label == "grey" else None, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_ylabel(label)
+    figure.tight_layout()
+    return figure
+
+
+def output_stride(model: keras.Model, size: int = 64) -> int:
+    """How many input pixels one output pixel spans (4 for the ab classifier, else 1)."""
+    shape = model.input_shape[1:3]
+    probe = shape if None not in shape else (size, size)
+    out = model.compute_output_shape((1, *probe, 1))
+    return probe[0] // out[1]
+
+
+def training_data(model: keras.Model, images: np.ndarray, batch_size: int = 32, shuffle: bool = True,
+                  augment: bool = False, seed: int = 0, class_weights=None) -> tf.data.Dataset:
+    """``colorlab.data.dataset`` with the target ``model`` predicts (palette and output stride of
+    classifiers included); ``class_weights`` (per class) become per-pixel sample weights."""
+    target = predicts(model)
+    centers = classes_of(model)[0] if target == "classes" else None
+    size = model.input_shape[1:3]
+    if None not in size and np.asarray(images).shape[1:3] != size:
+        images = data.fit_to(np.asarray(images), size)
+    return data.dataset(images, target, batch_size, shuffle=shuffle, augment=augment, seed=seed,
+                        centers=centers, stride=output_stride(model), class_weights=class_weights)
+
+
+def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s: float | None = None,
+        learning_rate: float = 1e-3, loss=None, batch_size: int = 32, augment: bool = False,
+        class_weights=None, checkpoint=None, live: bool | None = None, samples: int = 4,
+        seed: int = 0, verbose: int | str = "auto", callbacks=()) -> dict:
+    """Train ``model`` on RGB ``images`` (validated on ``validation``) with Keras's ``fit``.
+
+    Stops after ``epochs`` or ``budget_s`` seconds, whichever comes first (after a whole batch).
+    Compiles the model if it is not compiled yet: Adam at ``learning_rate``; ``loss`` defaults to
+    mean absolute error for ab/RGB outputs and cross-entropy for classifiers. With ``checkpoint``
+    (a ``.keras`` path), the best model so far is kept there. ``live`` (default: inside a
+    notebook) redraws curves and predictions on ``samples`` validation images each epoch.
+    Returns the history: per-epoch losses, ``seconds``, and ``stopped_by`` (``None``, "budget" or
+    "request"). Seeded: the same ``seed`` and model weights give the same run.
+    """
+    keras.utils.set_random_seed(seed)
+    if not model.compiled:
+        if loss is None:
+            loss = "sparse_categorical_crossentropy" if predicts(model) == "classes" else "mae"
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    train_data = training_data(model, images, batch_size, augment=augment, seed=seed, class_weights=class_weights)
+    val_data = None if validation is None else training_data(model, validation, batch_size, shuffle=False)
+    budget = TimeBudget(budget_s)
+    extra = [budget, *callbacks]
+    if checkpoint is not None:
+        extra.append(BestCheckpoint(checkpoint, "val_loss" if val_data is not None else "loss"))
+    if live is None:
+        live = _in_notebook()
+    if live:
+        shown = validation if validation is not None else images
+        extra.append(LiveView(np.asarray(shown[:samples], np.float32)))
+    timer = _EpochTimer()
+    start = time.perf_counter()
+    history = model.fit(train_data, validation_data=val_data, epochs=epochs, verbose=verbose,
+                        callbacks=[timer, *extra])
+    result = dict(history.history)
+    result["seconds"] = timer.seconds
+    result["total_seconds"] = time.perf_counter() - start
+    result["stopped_by"] = budget.stopped_by
+    return result
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def colorize(model: keras.Model, images) -> np.ndarray:
+    """Colour image(s) of any size with ``model``; returns float32 RGB of the input's height and
+    width. The model sees the image's L* at its own input size (or, for free-size models, at
+    most ``INFER_SIDE`` pixels on the longer side); its colour (a*b*, the a*b* of its RGB, or its
+    classes decoded at the model's temperature) is upsampled to full size, recombined with the
+    full-resolution L* of the input, and shrunk into the sRGB gamut where needed. Runs the model
+    with ``training=False``. ``images``: (H, W, 3) or (N, H, W, 3) RGB, or (H, W) grey.
+    """
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        images = images.astype(np.float32) / 255.0
+    if images.ndim == 2:
+        images = np.repeat(images[..., None], 3, axis=-1)
+    single = images.ndim == 3
+    batch = images[None] if single else images
+    L = color.rgb_to_lab(batch.astype(np.float32))[..., :1]
+    height, width = batch.shape[1:3]
+    work = _work_size(model, height, width)
+    x = tf.image.resize(L / color.L_SCALE, work, antialias=True)
+    y = model(x, training=False).numpy()
+    kind = predicts(model)
+    if kind == "ab":
+        ab = y * color.AB_SCALE
+    elif kind == "rgb":
+        ab = color.rgb_to_lab(np.clip(y, 0, 1))[..., 1:]  # its lightness is replaced by the input's
+    else:
+        centers, temperature = classes_of(model)
+        ab = color.annealed_mean(y, centers, temperature)
+    ab = tf.image.resize(ab, (height, width), method="bilinear").numpy()
+    rgb = color.lab_to_rgb(color.fit_to_gamut(np.concatenate([L, ab], axis=-1)))
+    return rgb[0] if single else rgb
+
+
+def _work_size(model: keras.Model, height: int, width: int) -> tuple[int, int]:
+    fixed = model.input_shape[1:3]
+    if None not in fixed:
+        return fixed
+    scale = min(1.0, INFER_SIDE / max(height, width))
+    return tuple(max(16, int(round(side * scale / 16)) * 16) for side in (height, width))

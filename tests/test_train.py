@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+from skimage.color import rgb2lab
+
+from colorlab import color, data, models, train
+
+SCENES = data.toyworld(256, size=32, seed=0)
+HELD_OUT = data.toyworld(48, size=32, seed=1)
+
+
+def weights_of(model):
+    return [w.numpy().copy() for w in model.weights]
+
+
+def test_a_trained_model_beats_the_grayscale_baseline_on_held_out_learnable_pixels():
+    model = models.build("unet")
+    history = train.fit(model, SCENES.images, HELD_OUT.images, epochs=8, batch_size=16, learning_rate=3e-3, verbose=0)
+    assert history["val_loss"][-1] < history["val_loss"][0]
+    x, y = color.encode_pair(HELD_OUT.images)
+    error = np.abs(model.predict(x, verbose=0) - y).mean(-1)[~HELD_OUT.ambiguous]
+    baseline = np.abs(y).mean(-1)[~HELD_OUT.ambiguous]
+    assert error.mean() < 0.6 * baseline.mean()
+
+
+def test_budget_stops_training_cleanly():
+    model = models.build("unet")
+    history = train.fit(model, SCENES.images, epochs=500, budget_s=1.0, verbose=0)
+    assert history["stopped_by"] == "budget"
+    assert len(history["loss"]) < 500 and history["total_seconds"] < 30
+
+
+def test_stop_request_keeps_the_model_trained_so_far():
+    class StopAfterThreeBatches(train.keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 2:
+                budget.stop()
+
+    budget = train.TimeBudget()
+    model = models.build("unet")
+    before = weights_of(model)
+    model.compile(optimizer="adam", loss="mae")
+    model.fit(train.training_data(model, SCENES.images, batch_size=8), epochs=3, verbose=0,
+              callbacks=[budget, StopAfterThreeBatches()])
+    assert budget.stopped_by == "request"
+    assert any(not np.array_equal(a, b) for a, b in zip(before, weights_of(model)))
+
+
+def test_seeded_runs_are_reproducible():
+    runs = []
+    for _ in range(2):
+        train.keras.utils.set_random_seed(3)
+        model = models.build("unet")
+        train.fit(model, SCENES.images[:64], epochs=1, seed=3, verbose=0)
+        runs.append(weights_of(model))
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_best_checkpoint_is_written_and_loads(tmp_path):
+    path = tmp_path / "runs" / "best.keras"
+    model = models.build("unet")
+    history = train.fit(model, SCENES.images[:64], HELD_OUT.images[:16], epochs=2, checkpoint=path, verbose=0)
+    loaded = train.keras.models.load_model(path)
+    assert loaded.count_params() == model.count_params()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["best.keras"]  # nothing half-written left
+    assert min(history["val_loss"]) == pytest.approx(
+        loaded.evaluate(train.training_data(loaded, HELD_OUT.images[:16], shuffle=False), verbose=0), rel=1e-3)
+
+
+def test_a_failed_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    path = tmp_path / "best.keras"
+    model = models.build("unet")
+    train.save_atomically(model, path)
+    good = path.read_bytes()
+
+    def broken_save(target, *args, **kwargs):
+        with open(target, "wb") as handle:
+            handle.write(b"half a model")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(model, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        train.save_atomically(model, path)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["best.keras"]
+    with pytest.raises(ValueError, match="must end in .keras"):
+        train.BestCheckpoint(tmp_path / "best.h5")
+
+
+@pytest.mark.parametrize("name", ["unet", "sequential_rgb", "palette_classifier", "ab_classifier"])
+def test_colorize_returns_full_resolution_with_the_input_lightness(name):
+    model = models.build(name)
+    image = data.fit_to(data.photo("coffee"), (45, 70))  # odd sizes, not divisible by anything
+    result = train.colorize(model, image)
+    assert result.shape == image.shape and result.dtype == np.float32
+    assert 0.0 <= result.min() and result.max() <= 1.0
+    np.testing.assert_allclose(rgb2lab(result)[..., 0], rgb2lab(image)[..., 0], atol=1.0)
+
+
+def test_colorize_handles_fixed_size_models_batches_grey_and_uint8():
+    model = models.build("palette_classifier", "seed")  # 32 x 32 input only
+    batch = data.toyworld(3, size=48).images
+    assert train.colorize(model, batch).shape == (3, 48, 48, 3)
+    grey = color.luma(batch[0])
+    assert train.colorize(model, grey).shape == (48, 48, 3)
+    uint8 = (batch[0] * 255).astype(np.uint8)
+    np.testing.assert_allclose(train.colorize(model, uint8), train.colorize(model, batch[0]), atol=0.01)
+
+
+def test_fit_to_gamut_keeps_lightness_and_only_shrinks_what_does_not_fit():
+    lab = np.array([[60.0, 40.0, 0.0], [90.0, -80.0, -80.0], [20.0, 0.0, 120.0]])
+    fitted = color.fit_to_gamut(lab)
+    np.testing.assert_allclose(fitted[:, 0], lab[:, 0])
+    np.testing.assert_allclose(fitted[0], lab[0], atol=1e-4)  # in gamut: untouched
+    rgb = color.lab_to_rgb(fitted)
+    np.testing.assert_allclose(rgb2lab(rgb), fitted, atol=1.0)  # representable as it is
+    assert np.all(color.chroma(fitted[1:]) < color.chroma(lab[1:]))
+    np.testing.assert_allclose(np.arctan2(fitted[1:, 2], fitted[1:, 1]), np.arctan2(lab[1:, 2], lab[1:, 1]), atol=1e-4)
