@@ -147,7 +147,7 @@ def training_data(model: keras.Model, images: np.ndarray, batch_size: int = 32, 
 def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s: float | None = None,
         learning_rate: float = 1e-3, loss=None, batch_size: int = 32, augment: bool = False,
         class_weights=None, checkpoint=None, live: bool | None = None, samples: int = 4,
-        seed: int = 0, verbose: int | str = "auto", callbacks=()) -> dict:
+        seed: int = 0, verbose: int | str = "auto", callbacks=(), stopper: TimeBudget | None = None) -> dict:
     """Train ``model`` on RGB ``images`` (validated on ``validation``) with Keras's ``fit``.
 
     Stops after ``epochs`` or ``budget_s`` seconds, whichever comes first (after a whole batch).
@@ -155,8 +155,9 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     mean absolute error for ab/RGB outputs and cross-entropy for classifiers. With ``checkpoint``
     (a ``.keras`` path), the best model so far is kept there. ``live`` (default: inside a
     notebook) redraws curves and predictions on ``samples`` validation images each epoch.
-    Returns the history: per-epoch losses, ``seconds``, and ``stopped_by`` (``None``, "budget" or
-    "request"). Seeded: the same ``seed`` and model weights give the same run.
+    Pass a ``stopper`` (a ``TimeBudget``) to be able to stop the run from elsewhere. Returns the
+    history: per-epoch losses, ``seconds``, and ``stopped_by`` (``None``, "budget" or "request").
+    Seeded: the same ``seed`` and model weights give the same run.
     """
     keras.utils.set_random_seed(seed)
     if not model.compiled:
@@ -165,7 +166,8 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
     train_data = training_data(model, images, batch_size, augment=augment, seed=seed, class_weights=class_weights)
     val_data = None if validation is None else training_data(model, validation, batch_size, shuffle=False)
-    budget = TimeBudget(budget_s)
+    budget = stopper or TimeBudget()
+    budget.seconds = budget_s
     extra = [budget, *callbacks]
     if checkpoint is not None:
         extra.append(BestCheckpoint(checkpoint, "val_loss" if val_data is not None else "loss"))

@@ -6,11 +6,14 @@ leaving it as a cell's last line. Its logic lives in plain methods that tests ca
 from __future__ import annotations
 
 import html
+import io
+import threading
 
 import ipywidgets as widgets
+import keras
 import numpy as np
 
-from . import color
+from . import color, data, models
 
 
 def _css(rgb) -> str:
@@ -74,3 +77,107 @@ class LabExplorer(widgets.VBox):
             + ("both colours become the same grey.</p>" if c["in_gamut"].all() else "</p>")
             + note
         )
+
+
+#: Training sets the panel offers: name -> function(n, size, seed) returning RGB images.
+PANEL_DATASETS = {
+    "toyworld": lambda n, size, seed: data.toyworld(n, size, seed=seed).images,
+    "toyworld, three themes": lambda n, size, seed: data.toyworld(
+        n, size, seed=seed, themes=("meadow", "beach", "sunset")).images,
+    "photos": lambda n, size, seed: _photo_subset(n, size, "train" if seed == 0 else "val"),
+}
+PANEL_LOSSES = {"mae": "mae", "mse": "mse", "huber": "huber"}
+SUBSET_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024, 2048]
+
+
+def _photo_subset(n, size, split):
+    images = data.photos(size, split=split).images
+    return images[np.random.default_rng(0).permutation(len(images))[:n]]
+
+
+class TrainPanel(widgets.VBox):
+    """Train any architecture on a small subset and watch it learn: pick the model, data, subset
+    size, epochs, learning rate and loss; Train runs in a background thread (the notebook stays
+    live); curves and predictions on validation images refresh every epoch; Stop ends training
+    after the current batch and keeps the model trained so far (``panel.model``).
+
+    Drawing goes through an Image widget (PNG bytes), not an Output widget, so it is safe from a
+    background thread under ipykernel 6 and 7. Introduced in lesson 03.
+    """
+
+    def __init__(self, architecture="unet", dataset="toyworld", n_images=256, epochs=5,
+                 learning_rate=1e-3, loss="mae", size=32, budget_s=120):
+        style = {"description_width": "110px"}
+        self.architecture = widgets.Dropdown(options=models.names(), value=architecture,
+                                             description="architecture", style=style)
+        self.dataset = widgets.Dropdown(options=list(PANEL_DATASETS), value=dataset, description="data", style=style)
+        self.n_images = widgets.SelectionSlider(options=SUBSET_SIZES, value=n_images,
+                                                description="images", style=style)
+        self.epochs = widgets.IntSlider(value=epochs, min=1, max=50, description="epochs", style=style)
+        self.learning_rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-4, max=-2, step=0.25,
+                                                    description="learning rate", readout_format=".0e", style=style)
+        self.loss = widgets.Dropdown(options=list(PANEL_LOSSES), value=loss, description="loss", style=style)
+        self.train_button = widgets.Button(description="Train", button_style="success", icon="play")
+        self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.status = widgets.HTML("Pick a model and press <b>Train</b>.")
+        self.picture = widgets.Image(format="png")
+        self.size, self.budget_s = size, budget_s
+        self.model, self.history, self.thread, self._budget = None, None, None, None
+        self.train_button.on_click(lambda _: self.train())
+        self.stop_button.on_click(lambda _: self.stop())
+        controls = widgets.VBox([self.architecture, self.dataset, self.n_images, self.epochs,
+                                 self.learning_rate, self.loss, widgets.HBox([self.train_button, self.stop_button])])
+        super().__init__([controls, self.status, self.picture])
+
+    def __repr__(self):  # shown where no widget can be drawn
+        return "TrainPanel: a training panel (open the notebook in Jupyter or Colab to use it)"
+
+    def train(self, background: bool = True):
+        """Train with the current settings, in a background thread (or here, for scripts and tests)."""
+        from . import train
+
+        self._budget = train.TimeBudget()
+        self.train_button.disabled, self.stop_button.disabled = True, False
+        self.status.value = f"Preparing {self.architecture.value} on {self.n_images.value} images..."
+        if background:
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        else:
+            self._run()
+
+    def stop(self):
+        """Ask training to stop after the current batch; the model keeps what it learned."""
+        if self._budget is not None:
+            self._budget.stop()
+            self.status.value = "Stopping after this batch..."
+
+    def _run(self):
+        from . import train
+
+        try:
+            make = PANEL_DATASETS[self.dataset.value]
+            images = make(self.n_images.value, self.size, 0)
+            validation = make(64, self.size, 1)
+            keras.utils.set_random_seed(0)
+            self.model = models.build(self.architecture.value)
+            classifier = models.predicts(self.model) == "classes"  # classifiers always use cross-entropy
+            self.status.value = f"Training {self.model.name} ({self.model.count_params():,} parameters)..."
+            self.history = train.fit(
+                self.model, images, validation, epochs=self.epochs.value, budget_s=self.budget_s,
+                stopper=self._budget, learning_rate=self.learning_rate.value,
+                loss=None if classifier else PANEL_LOSSES[self.loss.value], live=False, verbose=0,
+                callbacks=[train.LiveView(validation[:4], show=self._show)])
+            done = {"request": "stopped", "budget": f"stopped by the {self.budget_s} s budget"}.get(
+                self._budget.stopped_by, "finished")
+            self.status.value = (f"{done}: {len(self.history['loss'])} epochs in {self.history['total_seconds']:.0f} s, "
+                                 f"validation loss {self.history['val_loss'][-1]:.4f}")
+        except Exception as error:  # shown in the panel, which stays usable
+            self.status.value = (f'<span style="color:#b00"><b>{type(error).__name__}</b>: '
+                                 f"{html.escape(str(error))}</span>")
+        finally:
+            self.train_button.disabled, self.stop_button.disabled = False, True
+
+    def _show(self, figure):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        self.picture.value = buffer.getvalue()

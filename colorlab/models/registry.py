@@ -51,6 +51,11 @@ def predicts(model: keras.Model) -> str:
     return kind
 
 
+def names() -> list[str]:
+    """The registered architectures' names, without building anything."""
+    return sorted(_ARCHITECTURES)
+
+
 def available() -> list[dict]:
     """One row per architecture: name, what it predicts, input size and parameter count of each
     preset, and the seed it comes from."""
