@@ -3,6 +3,7 @@
 #   make test    set up .venv (first time only) and run every test, lessons included (FAST mode)
 #   make course  re-execute every lesson in normal mode and store its outputs
 #   make budgets time every lesson (normal and FAST) and measure its peak memory
+#   make bench   every architecture's tiny preset: speed, GFLOP/s, quality after 60 s of training
 # Needs only Python 3.10-3.12 and make.
 
 # The first of these that really runs and is 3.10-3.12 (pyenv shims can exist and fail).
@@ -13,7 +14,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.colorlab-installed
 
-.PHONY: lab test course budgets clean
+.PHONY: lab test course budgets bench clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "colorlab needs Python 3.10, 3.11 or 3.12 on PATH"; exit 1; }
@@ -34,6 +35,9 @@ test: $(STAMP)
 course: $(STAMP)
 	COLORLAB_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=900 lessons/[0-9]*.ipynb
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/architectures.py
 
 budgets: $(STAMP)
 	$(BIN)/python benchmarks/lesson_budgets.py

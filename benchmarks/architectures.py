@@ -1,0 +1,98 @@
+"""Every architecture's tiny preset at 64 x 64 on this machine: training speed, achieved GFLOP/s
+and its share of the measured fp32 matmul peak, and held-out a*b* error after a fixed training
+budget on toyworld, next to the grayscale (a*b* = 0) baseline.
+
+    .venv/bin/python benchmarks/architectures.py [--budget 60] [names ...]
+
+Quality is scored on toyworld's *learnable* pixels (``Scenes.ambiguous`` is False) of 128
+held-out scenes, as mean |a*b* error| in CIELAB units of the full-resolution ``colorize`` output,
+so RGB models and classifiers are judged on the same footing as a*b* models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from colorlab import color, data, models, train
+
+SIZE = 64
+BATCH = 32
+
+
+def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """Measured fp32 matrix-multiply throughput: this machine's practical peak."""
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    product = tf.function(lambda: tf.matmul(a, b))
+    product().numpy()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        product().numpy()
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def forward_flops(model) -> float:
+    """Floating-point operations of one forward pass on one 64 x 64 image (TF's profiler)."""
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    shape = model.input_shape[1:3]
+    spec = tf.TensorSpec((1, *(SIZE if s is None else s for s in shape), 1), tf.float32)
+    concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    graph = convert_variables_to_constants_v2(concrete).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops
+
+
+def images_per_second(model, images, steps: int = 12) -> float:
+    """Training throughput after warm-up (the first steps trace and compile)."""
+    batches = train.training_data(model, images, BATCH).repeat()
+    model.fit(batches, steps_per_epoch=3, epochs=1, verbose=0)
+    start = time.perf_counter()
+    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+def learnable_ab_error(model, scenes) -> float:
+    predicted = color.rgb_to_lab(train.colorize(model, scenes.images))[..., 1:]
+    truth = color.rgb_to_lab(scenes.images)[..., 1:]
+    return float(np.abs(predicted - truth).mean(-1)[~scenes.ambiguous].mean())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget", type=float, default=60.0, help="training seconds per architecture")
+    parser.add_argument("names", nargs="*", default=models.names())
+    args = parser.parse_args()
+
+    peak = matmul_peak_gflops()
+    train_set = data.toyworld(2048, SIZE, seed=0)
+    held_out = data.toyworld(128, SIZE, seed=1)
+    truth_ab = color.rgb_to_lab(held_out.images)[..., 1:]
+    baseline = float(np.abs(truth_ab).mean(-1)[~held_out.ambiguous].mean())
+    print(f"fp32 matmul peak: {peak:.0f} GFLOP/s; {tf.config.threading.get_intra_op_parallelism_threads() or 'all'} threads")
+    print(f"grayscale baseline, learnable pixels: a*b* MAE {baseline:.2f}\n")
+    print(f"| architecture | params | train img/s | GFLOP/s | % of peak | a*b* MAE after {args.budget:.0f} s | epochs |")
+    print("|---|---|---|---|---|---|---|")
+    for name in args.names:
+        tf.keras.backend.clear_session()
+        tf.keras.utils.set_random_seed(0)
+        model = models.build(name)
+        flops = 3 * forward_flops(model)  # forward + backward is about three forward passes
+        model.compile(optimizer=tf.keras.optimizers.Adam(2e-3),
+                      loss="sparse_categorical_crossentropy" if models.predicts(model) == "classes" else "mae")
+        speed = images_per_second(model, train_set.images[:512])
+        achieved = speed * flops / 1e9
+        history = train.fit(model, train_set.images, epochs=1000, budget_s=args.budget, learning_rate=2e-3,
+                            live=False, verbose=0)
+        error = learnable_ab_error(model, held_out)
+        print(f"| {name} | {model.count_params():,} | {speed:.0f} | {achieved:.1f} | {100 * achieved / peak:.0f}% "
+              f"| {error:.2f} | {len(history['loss'])} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
