@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import tensorflow as tf
 
-from colorlab import color, data, models, train
+from colorlab import color, data, metrics, models, train
 
 SIZE = 64
 BATCH = 32
@@ -57,12 +56,6 @@ def images_per_second(model, images, steps: int = 12) -> float:
     return steps * BATCH / (time.perf_counter() - start)
 
 
-def learnable_ab_error(model, scenes) -> float:
-    predicted = color.rgb_to_lab(train.colorize(model, scenes.images))[..., 1:]
-    truth = color.rgb_to_lab(scenes.images)[..., 1:]
-    return float(np.abs(predicted - truth).mean(-1)[~scenes.ambiguous].mean())
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=60.0, help="training seconds per architecture")
@@ -72,8 +65,8 @@ def main():
     peak = matmul_peak_gflops()
     train_set = data.toyworld(2048, SIZE, seed=0)
     held_out = data.toyworld(128, SIZE, seed=1)
-    truth_ab = color.rgb_to_lab(held_out.images)[..., 1:]
-    baseline = float(np.abs(truth_ab).mean(-1)[~held_out.ambiguous].mean())
+    learnable = ~held_out.ambiguous
+    baseline = metrics.ab_mae(color.to_grey(held_out.images), held_out.images, learnable)
     print(f"fp32 matmul peak: {peak:.0f} GFLOP/s; {tf.config.threading.get_intra_op_parallelism_threads() or 'all'} threads")
     print(f"grayscale baseline, learnable pixels: a*b* MAE {baseline:.2f}\n")
     print(f"| architecture | params | train img/s | GFLOP/s | % of peak | a*b* MAE after {args.budget:.0f} s | epochs |")
@@ -89,7 +82,7 @@ def main():
         achieved = speed * flops / 1e9
         history = train.fit(model, train_set.images, epochs=1000, budget_s=args.budget, learning_rate=2e-3,
                             live=False, verbose=0)
-        error = learnable_ab_error(model, held_out)
+        error = metrics.ab_mae(train.colorize(model, held_out.images), held_out.images, learnable)
         print(f"| {name} | {model.count_params():,} | {speed:.0f} | {achieved:.1f} | {100 * achieved / peak:.0f}% "
               f"| {error:.2f} | {len(history['loss'])} |", flush=True)
 

@@ -27,7 +27,9 @@ def _quiet_stderr():
         os.close(saved)
 
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# 3 also hides TensorFlow's C++ "error" notes about kernel fallbacks (oneDNN and int32, for one);
+# real failures still raise Python exceptions.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 with _quiet_stderr():
     import tensorflow as _tf
 

@@ -176,6 +176,14 @@ def luma(rgb, weights="rec601"):
 
 
 @_tensor_io
+def to_grey(rgb):
+    """The same image(s) with a* = b* = 0: what a greyscale photo shows, and what the grayscale
+    baseline "predicts". Introduced in lesson 01."""
+    lab = rgb_to_lab(_check_channels(rgb, "to_grey"))
+    return lab_to_rgb(lab * tf.constant([1.0, 0.0, 0.0], lab.dtype))
+
+
+@_tensor_io
 def chroma(lab):
     """Chroma C*ab = sqrt(a^2 + b^2): how far a colour is from grey. Introduced in lesson 01."""
     lab = _check_channels(lab, "chroma")

@@ -20,6 +20,12 @@ _BUDGETS = {
     "00_start_here": {"n_train": (1024, 128), "n_test": (128, 32), "size": (64, 32), "epochs": (5, 1)},
     "01_color_spaces": {"photo_size": (192, 96)},
     "02_data": {"n_scenes": (1000, 200), "augment_to": (505, 505)},
+    "03_sequential_rgb": {"n_train": (1024, 96), "n_test": (128, 32), "size": (64, 32), "epochs": (40, 1),
+                          "budget_s": (30, 10)},
+    "05_improved_cnn": {"n_train": (1024, 96), "n_test": (128, 32), "size": (64, 32), "epochs": (40, 1),
+                        "budget_s": (25, 8)},
+    "07_unet": {"n_train": (1024, 96), "n_test": (128, 32), "size": (48, 32), "epochs": (5, 1),
+                "budget_s": (60, 8), "large": (192, 64)},
 }
 
 

@@ -207,10 +207,10 @@ def _in_notebook() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
-def colorize(model: keras.Model, images) -> np.ndarray:
+def colorize(model: keras.Model, images, side: int = INFER_SIDE) -> np.ndarray:
     """Colour image(s) of any size with ``model``; returns float32 RGB of the input's height and
     width. The model sees the image's L* at its own input size (or, for free-size models, at
-    most ``INFER_SIDE`` pixels on the longer side); its colour (a*b*, the a*b* of its RGB, or its
+    most ``side`` pixels on the longer side); its colour (a*b*, the a*b* of its RGB, or its
     classes decoded at the model's temperature) is upsampled to full size, recombined with the
     full-resolution L* of the input, and shrunk into the sRGB gamut where needed. Runs the model
     with ``training=False``. ``images``: (H, W, 3) or (N, H, W, 3) RGB, or (H, W) grey.
@@ -224,7 +224,7 @@ def colorize(model: keras.Model, images) -> np.ndarray:
     batch = images[None] if single else images
     L = color.rgb_to_lab(batch.astype(np.float32))[..., :1]
     height, width = batch.shape[1:3]
-    work = _work_size(model, height, width)
+    work = _work_size(model, height, width, side)
     x = tf.image.resize(L / color.L_SCALE, work, antialias=True)
     y = model(x, training=False).numpy()
     kind = predicts(model)
@@ -240,9 +240,9 @@ def colorize(model: keras.Model, images) -> np.ndarray:
     return rgb[0] if single else rgb
 
 
-def _work_size(model: keras.Model, height: int, width: int) -> tuple[int, int]:
+def _work_size(model: keras.Model, height: int, width: int, side: int) -> tuple[int, int]:
     fixed = model.input_shape[1:3]
     if None not in fixed:
         return fixed
-    scale = min(1.0, INFER_SIDE / max(height, width))
+    scale = min(1.0, side / max(height, width))
     return tuple(max(16, int(round(side * scale / 16)) * 16) for side in (height, width))

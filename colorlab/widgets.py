@@ -56,10 +56,8 @@ class LabExplorer(widgets.VBox):
         L, a, b = self.L.value, self.a.value, self.b.value
         lab = np.array([[L, a, b], [L, -a, -b]])
         rgb = color.lab_to_rgb(lab)  # clipped to what a screen can show
-        shown = color.rgb_to_lab(rgb)
-        greys = color.lab_to_rgb(shown * [1.0, 0.0, 0.0])  # keep L*, drop a* and b*
-        in_gamut = np.abs(shown - lab).max(axis=-1) < 1.0
-        return {"colour": rgb[0], "mirror": rgb[1], "greys": greys, "in_gamut": in_gamut}
+        in_gamut = np.abs(color.rgb_to_lab(rgb) - lab).max(axis=-1) < 1.0
+        return {"colour": rgb[0], "mirror": rgb[1], "greys": color.to_grey(rgb), "in_gamut": in_gamut}
 
     def update(self, change=None):
         """Redraw the swatches for the sliders' current values."""

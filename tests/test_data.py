@@ -51,6 +51,11 @@ def test_learnable_objects_have_one_colour_per_shape():
     for colour in SHAPE_COLOURS.values():
         match = np.linalg.norm(lab - np.asarray(colour), axis=-1) < 1.0
         assert match.sum() > 500 and not (match & scenes.ambiguous).any()
+        assert scenes.objects[match].all()
+    assert not (scenes.objects & scenes.ambiguous).any()
+    object_lab = lab[scenes.objects]
+    distance = np.min([np.linalg.norm(object_lab - np.asarray(c), axis=-1) for c in SHAPE_COLOURS.values()], axis=0)
+    assert distance.max() < 1.0  # every object pixel is a circle's or a square's colour
 
 
 def test_toyworld_themes():

@@ -132,3 +132,10 @@ def test_annealed_mean_runs_from_mean_to_mode():
     np.testing.assert_allclose(color.annealed_mean(p, centers, None), centers[0])
     chroma = [np.hypot(*color.annealed_mean(p, centers, t)) for t in (1.0, 0.38, 0.1, 0.01)]
     assert chroma == sorted(chroma) and chroma[-1] == pytest.approx(40.0, abs=0.5)
+
+
+def test_layer_table_reproduces_seed_000_model_1_row_by_row():
+    table = models.layer_table(models.build("sequential_rgb", "seed")).splitlines()
+    params = [int(line.split()[-1].replace(",", "")) for line in table[1:-1]]
+    assert params == [0, 640, 36_928, 73_856, 147_584, 0, 73_792, 0, 18_464, 867]
+    assert table[-1].split()[-1] == "352,131"

@@ -116,3 +116,14 @@ def test_fit_to_gamut_keeps_lightness_and_only_shrinks_what_does_not_fit():
     np.testing.assert_allclose(rgb2lab(rgb), fitted, atol=1.0)  # representable as it is
     assert np.all(color.chroma(fitted[1:]) < color.chroma(lab[1:]))
     np.testing.assert_allclose(np.arctan2(fitted[1:, 2], fitted[1:, 1]), np.arctan2(lab[1:, 2], lab[1:, 1]), atol=1e-4)
+
+
+def test_colorize_side_sets_the_working_resolution():
+    free, fixed = models.build("unet"), models.build("palette_classifier", "seed")
+    assert train._work_size(free, 128, 96, side=32) == (32, 32)  # rounded to multiples of 16
+    assert train._work_size(free, 128, 96, side=256) == (128, 96)  # never upsampled
+    assert train._work_size(free, 1000, 600, side=256) == (256, 160)
+    assert train._work_size(fixed, 128, 96, side=32) == (32, 32)  # a fixed-size model's own size
+    image = data.toyworld(1, size=128).images[0]
+    coarse, fine = train.colorize(free, image, side=32), train.colorize(free, image)
+    assert coarse.shape == fine.shape == image.shape and not np.allclose(coarse, fine)

@@ -10,7 +10,9 @@ ground and up to three objects on top. Two kinds of colour live in it:
   other on the ab plane (pink, a* = +40, and teal, a* = -40). Their average is grey.
 
 ``Scenes.ambiguous`` marks, per pixel, the visible diamond pixels, so a lesson can measure the
-error on learnable pixels and the averaging on ambiguous ones apart (lessons 10-11).
+error on learnable pixels and the averaging on ambiguous ones apart (lessons 10-11);
+``Scenes.objects`` marks the visible circles and squares, the learnable colour that takes a
+model more than sky and ground to get right (lessons 03-07).
 
 Themes change the palette of sky and ground. Mixing themes (``themes=("meadow", "sunset")``)
 adds scene-level ambiguity where themes share lightness (a meadow sky and a sunset sky are the
@@ -42,12 +44,13 @@ _SHAPES = ("circle", "square", "diamond")
 
 
 class Scenes(NamedTuple):
-    """``images``: float32 RGB (n, size, size, 3) in [0, 1]; ``ambiguous``: bool (n, size, size);
-    ``theme``: the theme name of each scene."""
+    """``images``: float32 RGB (n, size, size, 3) in [0, 1]; ``ambiguous`` (diamonds) and
+    ``objects`` (circles and squares): bool (n, size, size); ``theme``: each scene's theme."""
 
     images: np.ndarray
     ambiguous: np.ndarray
     theme: np.ndarray
+    objects: np.ndarray
 
 
 def _rgb(lab_colours) -> np.ndarray:
@@ -116,7 +119,7 @@ def toyworld(n: int, size: int = 64, seed: int = 0, themes=("meadow",)) -> Scene
         np.copyto(images, np.broadcast_to(colour[:, None, None, :], images.shape), where=inside[..., None])
         np.copyto(owner, shape[:, None, None].astype(np.int8), where=inside)
 
-    return Scenes(images, owner == 2, np.asarray(themes)[theme_index])
+    return Scenes(images, owner == 2, np.asarray(themes)[theme_index], (owner == 0) | (owner == 1))
 
 
 def _disc(X, Y, cx, cy, r):

@@ -9,7 +9,7 @@ channel encoded as L / 100 (``colorlab.color.encode_input``) and says what it pr
 Introduced in lesson 00; lessons 03-09 walk through the architectures.
 """
 
-from .registry import available, build, names, predicts, register
+from .registry import available, build, layer_table, names, predicts, register
 from . import classifiers, cnn, residual_unet, unet, vgg_transformer  # noqa: F401  (importing a module registers its architectures)
 
-__all__ = ["available", "build", "names", "predicts", "register"]
+__all__ = ["available", "build", "layer_table", "names", "predicts", "register"]

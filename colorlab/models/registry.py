@@ -51,6 +51,17 @@ def predicts(model: keras.Model) -> str:
     return kind
 
 
+def layer_table(model: keras.Model) -> str:
+    """A compact layer table (type, output shape, parameters), like the seeds print with
+    ``model.summary()``, to set side by side with a seed's table. Introduced in lesson 03."""
+    lines = [f"{'layer':28s} {'output shape':22s} {'params':>10s}"]
+    for layer in model.layers:
+        shape = tuple(layer.output.shape[1:]) if hasattr(layer, "output") else ()
+        lines.append(f"{type(layer).__name__:28s} {str(shape):22s} {layer.count_params():>10,}")
+    lines.append(f"{'total':28s} {'':22s} {model.count_params():>10,}")
+    return "\n".join(lines)
+
+
 def names() -> list[str]:
     """The registered architectures' names, without building anything."""
     return sorted(_ARCHITECTURES)
