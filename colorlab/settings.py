@@ -24,6 +24,8 @@ _BUDGETS = {
                           "budget_s": (30, 10)},
     "05_improved_cnn": {"n_train": (1024, 96), "n_test": (128, 32), "size": (64, 32), "epochs": (40, 1),
                         "budget_s": (25, 8)},
+    "08_color_classification": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (100, 1),
+                                "budget_s": (30, 6)},
     "07_unet": {"n_train": (1024, 96), "n_test": (128, 32), "size": (48, 32), "epochs": (5, 1),
                 "budget_s": (60, 8), "large": (192, 64)},
 }

@@ -16,6 +16,8 @@ The final ``PaletteSoftmax`` layer carries the model's ab colours and decoding t
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 from keras import layers
@@ -64,15 +66,20 @@ def fit_palette(images: np.ndarray, k: int, n_pixels: int = 20_000, seed: int = 
     return centers[np.argsort(np.hypot(*centers.T))].astype(np.float32)
 
 
+@functools.lru_cache(maxsize=None)
 def ab_bins(grid: float = 10.0) -> np.ndarray:
-    """Centres of the grid x grid a*b* bins that hold at least one sRGB colour: 259 at grid 10.
+    """Centres of the grid x grid a*b* bins that hold at least one sRGB colour: 261 at grid 10.
     (Zhang et al. 2016 kept 313, testing gamut per bin rather than per colour.)"""
     steps = np.arange(-110.0, 110.0 + grid, grid)
     a, b = np.meshgrid(steps, steps, indexing="ij")
     centers = np.stack([a.ravel(), b.ravel()], axis=-1)
-    rgb = np.random.default_rng(0).random((200_000, 3))  # a dense cloud of displayable colours
-    seen = np.unique(color.quantize_ab(color.rgb_to_lab(rgb)[:, 1:], centers))
-    return centers[seen].astype(np.float32)
+    levels = np.linspace(0.0, 1.0, 48)  # a regular grid of 48^3 sRGB colours covers the gamut
+    rgb = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
+    ab = color.rgb_to_lab(rgb)[:, 1:]
+    seen = np.unique(np.concatenate([color.quantize_ab(part, centers) for part in np.array_split(ab, 32)]))
+    result = centers[seen].astype(np.float32)
+    result.setflags(write=False)
+    return result
 
 
 def class_weights(indices: np.ndarray, centers: np.ndarray, mix: float = 0.5, sigma: float = 5.0) -> np.ndarray:
