@@ -22,6 +22,8 @@ _BUDGETS = {
     "02_data": {"n_scenes": (1000, 200), "augment_to": (505, 505)},
     "03_sequential_rgb": {"n_train": (1024, 96), "n_test": (128, 32), "size": (64, 32), "epochs": (40, 1),
                           "budget_s": (30, 10)},
+    "04_simple_cnn": {"n_train": (1024, 96), "n_test": (128, 32), "size": (64, 32), "epochs": (40, 1),
+                      "budget_s": (30, 8)},
     "05_improved_cnn": {"n_train": (1024, 96), "n_test": (128, 32), "size": (64, 32), "epochs": (40, 1),
                         "budget_s": (25, 8)},
     "08_color_classification": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (100, 1),
