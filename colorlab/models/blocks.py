@@ -29,9 +29,9 @@ def width(channels: int, scale: float) -> int:
     return max(4, int(round(channels * scale)))
 
 
-def conv_bn_act(x, channels, momentum, activation="relu", strides=1):
+def conv_bn_act(x, channels, momentum, activation="relu"):
     """3x3 convolution, batch normalisation, activation (ReLU or LeakyReLU)."""
-    x = layers.Conv2D(channels, 3, strides=strides, padding="same")(x)
+    x = layers.Conv2D(channels, 3, padding="same")(x)
     x = layers.BatchNormalization(momentum=momentum)(x)
     return layers.LeakyReLU()(x) if activation == "leaky_relu" else layers.Activation(activation)(x)
 
