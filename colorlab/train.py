@@ -27,11 +27,10 @@ class TimeBudget(keras.callbacks.Callback):
 
     def __init__(self, seconds: float | None = None):
         super().__init__()
-        self.seconds = seconds
-        self.stopped_by = None
+        self.seconds, self.stopped_by, self.start = seconds, None, time.perf_counter()
 
     def on_train_begin(self, logs=None):
-        self.start, self.stopped_by = time.perf_counter(), None
+        self.start = time.perf_counter()  # a stop requested before training began still counts
 
     def stop(self):
         self.stopped_by = "request"

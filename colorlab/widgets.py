@@ -77,7 +77,8 @@ class LabExplorer(widgets.VBox):
         )
 
 
-#: Training sets the panel offers: name -> function(n, size, seed) returning RGB images.
+#: Training sets the panel offers: name -> function(n, size, seed) returning RGB images; the
+#: panel asks for seed 0 (training set) and seed 1 (validation set, other scenes or photos).
 PANEL_DATASETS = {
     "toyworld": lambda n, size, seed: data.toyworld(n, size, seed=seed).images,
     "toyworld, three themes": lambda n, size, seed: data.toyworld(

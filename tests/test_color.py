@@ -159,7 +159,12 @@ def test_large_numpy_input_is_converted_in_chunks_with_the_same_result(monkeypat
     whole = color.rgb_to_lab(images)
     x_whole, y_whole = color.encode_pair(images)
     monkeypatch.setattr(color, "CHUNK_PIXELS", 40)  # two images (2 x 20 pixels) per chunk
+    chunks = []
+    convert = color.tf.convert_to_tensor
+    monkeypatch.setattr(color.tf, "convert_to_tensor", lambda x, *a, **k: chunks.append(len(x)) or convert(x, *a, **k))
     np.testing.assert_array_equal(color.rgb_to_lab(images), whole)
+    assert chunks == [2, 2, 2, 1]
+    monkeypatch.setattr(color.tf, "convert_to_tensor", convert)
     x, y = color.encode_pair(images)
     np.testing.assert_array_equal(x, x_whole)
     np.testing.assert_array_equal(y, y_whole)

@@ -127,3 +127,10 @@ def test_colorize_side_sets_the_working_resolution():
     image = data.toyworld(1, size=128).images[0]
     coarse, fine = train.colorize(free, image, side=32), train.colorize(free, image)
     assert coarse.shape == fine.shape == image.shape and not np.allclose(coarse, fine)
+
+
+def test_a_stop_requested_before_training_starts_is_honoured():
+    stopper = train.TimeBudget()
+    stopper.stop()  # e.g. Stop pressed while the panel was still preparing data
+    history = train.fit(models.build("unet"), SCENES.images[:64], epochs=5, stopper=stopper, verbose=0)
+    assert history["stopped_by"] == "request" and len(history["loss"]) == 1

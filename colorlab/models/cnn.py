@@ -27,6 +27,12 @@ def _presets(output, **extra):
     }
 
 
+def _start(presets, preset, options):
+    """The configuration and the input layer every builder here begins with."""
+    config = configure(presets, preset, options)
+    return config, config["scale"], keras.Input(config["input_shape"], name="L")
+
+
 def _conv(n, scale, strides=1):
     return layers.Conv2D(width(n, scale), 3, strides=strides, padding="same", activation="relu")
 
@@ -34,9 +40,7 @@ def _conv(n, scale, strides=1):
 @register("sequential_rgb", source="seed 000, model 1", summary="plain conv stack, predicts RGB")
 def sequential_rgb(preset="tiny", **options) -> keras.Model:
     """Seed 000's first model: 352,131 parameters at the seed preset. Lesson 03."""
-    c = configure(_presets("rgb"), preset, options)
-    s = c["scale"]
-    inputs = keras.Input(c["input_shape"], name="L")
+    c, s, inputs = _start(_presets("rgb"), preset, options)
     x = _conv(64, s)(inputs)
     x = _conv(64, s, strides=2)(x)
     x = _conv(128, s)(x)
@@ -49,9 +53,7 @@ def sequential_rgb(preset="tiny", **options) -> keras.Model:
 @register("simple_cnn", source="seed 000, model 2", summary="conv, pool, transposed conv; predicts RGB")
 def simple_cnn(preset="tiny", **options) -> keras.Model:
     """Seed 000's second model: 256,643 parameters at the seed preset. Lesson 04."""
-    c = configure(_presets("rgb"), preset, options)
-    s = c["scale"]
-    inputs = keras.Input(c["input_shape"], name="L")
+    c, s, inputs = _start(_presets("rgb"), preset, options)
     x = _conv(64, s)(inputs)
     x = _conv(128, s)(x)
     x = _conv(128, s)(layers.MaxPooling2D()(x))
@@ -66,9 +68,8 @@ def improved_cnn(preset="tiny", **options) -> keras.Model:
     seed preset. Lesson 05."""
     presets = _presets("rgb", bn_momentum=0.99)
     presets["tiny"]["bn_momentum"] = TINY_BN_MOMENTUM
-    c = configure(presets, preset, options)
-    s, m = c["scale"], c["bn_momentum"]
-    inputs = keras.Input(c["input_shape"], name="L")
+    c, s, inputs = _start(presets, preset, options)
+    m = c["bn_momentum"]
     x = layers.MaxPooling2D()(conv_bn_act(inputs, width(64, s), m, "leaky_relu"))
     x = layers.MaxPooling2D()(conv_bn_act(x, width(128, s), m, "leaky_relu"))
     x = conv_bn_act(x, width(256, s), m, "leaky_relu")
@@ -87,9 +88,7 @@ _LAB_DECODER = [128, "up", 64, "up", 32, 16]
 def sequential_lab(preset="tiny", **options) -> keras.Model:
     """The LAB encoder-decoder: 10,349,202 parameters at the seed preset (inputs divisible by 8).
     Lesson 06."""
-    c = configure(_presets("ab"), preset, options)
-    s = c["scale"]
-    inputs = keras.Input(c["input_shape"], name="L")
+    c, s, inputs = _start(_presets("ab"), preset, options)
     x = inputs
     for channels, strides in _LAB_ENCODER:
         x = _conv(channels, s, strides)(x)
