@@ -1,29 +1,254 @@
-"""How good is a colorization? Error measures on CIELAB a*b*, always reported next to the
-grayscale baseline (``color.to_grey``: predict no colour at all). Introduced in lesson 03;
-lesson 12 adds the rest (PSNR, SSIM, CIEDE2000, colourfulness ratio).
+"""How good is a colorization? Error, similarity and colourfulness figures for batches of RGB
+images (N, H, W, 3) or single images (H, W, 3) in [0, 1], always read next to two baselines
+(``baselines``): grayscale (predict no colour) and mean-ab (predict one average colour).
+
+Every function takes an optional boolean pixel ``mask`` broadcastable to (N, H, W), e.g.
+``toyworld``'s ``ambiguous``. Two kinds of average (DESIGN.md, "Measuring colour honestly"):
+
+* pixel figures (``mae``, ``mse``, ``ciede2000``, ``accuracy_within``, ``accuracy_curve``,
+  ``chroma``) pool every selected pixel of every image;
+* image figures (``psnr``, ``ssim``, ``colourfulness``) are computed per image, as
+  scikit-image does for one image, then averaged over the images in which the mask selects
+  at least one pixel.
+
+Introduced in lesson 03 (``ab_mae``, ``lightness_mae``); lesson 12 adds the rest.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from skimage.metrics import structural_similarity
 
 from . import color
 
+#: Zhang et al. (2016) "raw accuracy": share of pixels within an ab distance of 0, 1, ..., 150.
+AUC_THRESHOLDS = np.arange(151.0)
+#: ``accuracy_within``'s default CIEDE2000 threshold, also used by ``report``.
+ACCURACY_THRESHOLD = 5.0
+#: Chroma histogram bins: 5 units wide, covering sRGB's chroma (at most about 134, pure blue).
+CHROMA_BINS = np.arange(0.0, 140.0 + 5.0, 5.0)
 
-def ab_mae(predicted_rgb, true_rgb, mask=None) -> float:
-    """Mean absolute a*b* error in CIELAB units (mean over a* and b*, then over pixels), over
-    the pixels where ``mask`` (..., H, W) is True, or all."""
-    error = np.abs(color.rgb_to_lab(predicted_rgb)[..., 1:] - color.rgb_to_lab(true_rgb)[..., 1:]).mean(-1)
+
+def _images(images, name: str) -> np.ndarray:
+    images = color._as_float_array(images)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"{name}: needs RGB images (N, H, W, 3) or (H, W, 3), got shape {images.shape}")
+    return images
+
+
+def _pair(pred, true, name: str) -> tuple[np.ndarray, np.ndarray]:
+    pred, true = _images(pred, name), _images(true, name)
+    if pred.shape != true.shape:
+        raise ValueError(f"{name}: predicted images {pred.shape} and true images {true.shape} differ in shape")
+    return pred, true
+
+
+def _mask(mask, shape, name: str) -> np.ndarray:
+    """The mask as a boolean array of ``shape`` (N, H, W); all True when ``mask`` is None."""
     if mask is None:
-        return float(error.mean())
-    mask = np.broadcast_to(mask, error.shape)
+        return np.ones(shape, bool)
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        raise ValueError(f"{name}: the mask must be boolean, got dtype {mask.dtype}")
+    try:
+        mask = np.broadcast_to(mask, shape)
+    except ValueError:
+        raise ValueError(f"{name}: a mask of shape {mask.shape} does not fit images of shape {shape} "
+                         "(N, H, W)") from None
     if not mask.any():
-        raise ValueError("ab_mae: the mask selects no pixel")
-    return float(error[mask].mean())
+        raise ValueError(f"{name}: the mask selects no pixel")
+    return mask
 
 
-def lightness_mae(predicted_rgb, true_rgb, mask=None) -> float:
+def _selected_lab(pred, true, mask, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """CIELAB of the selected pixels of both batches, each (pixels, 3)."""
+    pred, true = _pair(pred, true, name)
+    mask = _mask(mask, pred.shape[:-1], name)
+    return color.rgb_to_lab(pred[mask]), color.rgb_to_lab(true[mask])
+
+
+# ----------------------------------------------------------------------------------------------
+# Pixel figures, in CIELAB units.
+
+
+def mae(pred, true, mask=None) -> float:
+    """Mean absolute a*b* error in CIELAB units (mean over a* and b*, then over pixels).
+    Introduced in lesson 03 as ``ab_mae``."""
+    p, t = _selected_lab(pred, true, mask, "mae")
+    return float(np.abs(p[:, 1:] - t[:, 1:]).mean())
+
+
+#: The name lessons 03-08 use.
+ab_mae = mae
+
+
+def mse(pred, true, mask=None) -> float:
+    """Mean squared a*b* error in CIELAB units squared (mean over a* and b*, then over pixels),
+    what an L2 loss on ab / 128 minimises, times 128^2. Lesson 12."""
+    p, t = _selected_lab(pred, true, mask, "mse")
+    return float(np.square(p[:, 1:] - t[:, 1:]).mean())
+
+
+def lightness_mae(pred, true, mask=None) -> float:
     """Mean absolute L* error in CIELAB units: how well a model that outputs RGB reproduces the
-    lightness it was given."""
-    error = np.abs(color.rgb_to_lab(predicted_rgb)[..., 0] - color.rgb_to_lab(true_rgb)[..., 0])
-    return float(error.mean() if mask is None else error[np.broadcast_to(mask, error.shape)].mean())
+    lightness it was given. Lesson 03."""
+    p, t = _selected_lab(pred, true, mask, "lightness_mae")
+    return float(np.abs(p[:, 0] - t[:, 0]).mean())
+
+
+def ciede2000(pred, true, mask=None) -> float:
+    """Mean CIEDE2000 colour difference (``color.delta_e``); about 1 is just noticeable. Lesson 12."""
+    return float(color.delta_e(*_selected_lab(pred, true, mask, "ciede2000")).mean())
+
+
+def accuracy_within(pred, true, threshold: float = ACCURACY_THRESHOLD, mask=None) -> float:
+    """Share of pixels whose CIEDE2000 difference is at most ``threshold`` (seed 003's
+    "deltaE-based threshold" accuracy). The default 5 means "the same colour at a glance";
+    about 1 is just noticeable side by side. Lesson 12."""
+    return float(np.mean(color.delta_e(*_selected_lab(pred, true, mask, "accuracy_within")) <= threshold))
+
+
+def accuracy_curve(pred, true, thresholds=AUC_THRESHOLDS, mask=None) -> np.ndarray:
+    """Zhang et al. (2016)'s accuracy curve: for each threshold, the share of pixels whose
+    Euclidean a*b* distance (not CIEDE2000, to match the paper) is at most it. Its mean over
+    the default thresholds 0..150 is the paper's "AuC" (1 for a perfect colorization). Lesson 12."""
+    p, t = _selected_lab(pred, true, mask, "accuracy_curve")
+    distance = np.sort(np.hypot(*(p[:, 1:] - t[:, 1:]).T))
+    return np.searchsorted(distance, np.asarray(thresholds, float), side="right") / len(distance)
+
+
+def chroma(images, mask=None) -> float:
+    """Mean chroma C*ab of the selected pixels: how far from grey, on average. Lesson 12."""
+    images = _images(images, "chroma")
+    return float(color.chroma(color.rgb_to_lab(images[_mask(mask, images.shape[:-1], "chroma")])).mean())
+
+
+def chroma_histogram(images, bins=CHROMA_BINS, mask=None, density=False) -> tuple[np.ndarray, np.ndarray]:
+    """(counts, bin edges) of the selected pixels' chroma, as ``np.histogram``; chroma beyond
+    the outer edges is counted in the outer bins, so counts sum to the number of pixels. Compare
+    a model's histogram with the truth's to see colours drift towards brown and grey. Lesson 12."""
+    images = _images(images, "chroma_histogram")
+    values = color.chroma(color.rgb_to_lab(images[_mask(mask, images.shape[:-1], "chroma_histogram")]))
+    edges = np.histogram_bin_edges(values, bins)
+    return np.histogram(np.clip(values, edges[0], edges[-1]), edges, density=density)
+
+
+# ----------------------------------------------------------------------------------------------
+# Image figures: per image, then averaged over the images with a selected pixel.
+
+
+def psnr(pred, true, mask=None) -> float:
+    """Peak signal-to-noise ratio in dB on RGB in [0, 1]: per image as
+    ``skimage.metrics.peak_signal_noise_ratio(data_range=1)`` (over the selected pixels' three
+    channels), then the mean over images. It rewards grey: see ``baselines``. Lesson 12."""
+    pred, true = _pair(pred, true, "psnr")
+    mask = _mask(mask, pred.shape[:-1], "psnr")
+    squared = np.square(pred.astype(np.float64) - true).mean(-1)
+    count = mask.sum(axis=(1, 2))
+    error = (squared * mask).sum(axis=(1, 2))[count > 0] / count[count > 0]
+    with np.errstate(divide="ignore"):
+        return float(np.mean(-10 * np.log10(error)))
+
+
+def ssim(pred, true, mask=None) -> float:
+    """Structural similarity on RGB in [0, 1]: per image as ``skimage.metrics.structural_similarity(
+    channel_axis=-1, data_range=1)``, then the mean over images. With a ``mask``, the mean of
+    scikit-image's SSIM map over the selected pixels, leaving out (as it does) the 3-pixel border
+    of its 7 x 7 window. Lesson 12."""
+    pred, true = _pair(pred, true, "ssim")
+    mask = _mask(mask, pred.shape[:-1], "ssim")
+    pad = 3
+    values = []
+    for p, t, m in zip(pred, true, mask):
+        score, full = structural_similarity(p, t, channel_axis=-1, data_range=1, full=True)
+        if m.all():
+            values.append(score)
+        elif m[pad:-pad, pad:-pad].any():
+            values.append(full[pad:-pad, pad:-pad].mean(-1)[m[pad:-pad, pad:-pad]].mean())
+    if not values:
+        raise ValueError(f"ssim: the mask selects no pixel at least {pad} pixels from an image border")
+    return float(np.mean(values))
+
+
+def colourfulness(images, mask=None) -> float:
+    """Mean over images of Hasler & Suesstrunk's colourfulness (``color.colourfulness``: 0 grey,
+    about 33 moderately, 59 quite, 109 extremely colourful). Lesson 12."""
+    images = _images(images, "colourfulness")
+    mask = _mask(mask, images.shape[:-1], "colourfulness")
+    keep = mask.any(axis=(1, 2))
+    return float(color.colourfulness(images[keep], mask[keep]).mean())
+
+
+def colourfulness_ratio(pred, true, mask=None) -> float:
+    """r = CF(pred) / CF(true), the ratio of the two mean ``colourfulness`` values (a ratio of
+    means: a near-grey true image cannot blow it up). Under 1 is washed out, above over-saturated;
+    L2 regression typically gives r <= 0.6 (DESIGN.md). Lesson 12."""
+    pred, true = _pair(pred, true, "colourfulness_ratio")
+    reference = colourfulness(true, mask)
+    if reference < 0.1:  # grey up to rounding; "slightly colourful" is about 15
+        raise ValueError("colourfulness_ratio: the true images have no colour, so no ratio can be taken")
+    return colourfulness(pred, mask) / reference
+
+
+# ----------------------------------------------------------------------------------------------
+# Reports and baselines.
+
+#: ``report``'s figures and how ``table`` labels them.
+REPORT_LABELS = {
+    "mae": "a*b* MAE (lower better)",
+    "mse": "a*b* MSE (lower better)",
+    "ciede2000": "CIEDE2000 (lower better)",
+    "accuracy": f"share with dE00 <= {ACCURACY_THRESHOLD:g}",
+    "auc": "AuC of ab accuracy 0-150",
+    "psnr": "PSNR dB (rewards grey)",
+    "ssim": "SSIM (rewards grey)",
+    "colourfulness_ratio": "colourfulness ratio (1 ideal)",
+    "chroma": "mean chroma",
+}
+
+
+def report(pred, true, mask=None) -> dict[str, float]:
+    """All the figures of ``REPORT_LABELS`` for one set of predictions. Lesson 12."""
+    return {
+        "mae": mae(pred, true, mask),
+        "mse": mse(pred, true, mask),
+        "ciede2000": ciede2000(pred, true, mask),
+        "accuracy": accuracy_within(pred, true, mask=mask),
+        "auc": float(accuracy_curve(pred, true, mask=mask).mean()),
+        "psnr": psnr(pred, true, mask),
+        "ssim": ssim(pred, true, mask),
+        "colourfulness_ratio": colourfulness_ratio(pred, true, mask),
+        "chroma": chroma(pred, mask),
+    }
+
+
+def baselines(true, mask=None) -> dict[str, np.ndarray]:
+    """What a model must beat, as RGB images shaped like ``true``:
+
+    * ``"grayscale"``: every pixel keeps its L* and gets a* = b* = 0 (``color.to_grey``);
+    * ``"mean-ab"``: every pixel keeps its L* and gets the mean a*b* of ``true``'s selected
+      pixels (the whole evaluation set, pooled), shrunk into sRGB's gamut keeping L*
+      (``color.fit_to_gamut``): the best single colour for MSE.
+
+    Lesson 12."""
+    images = _images(true, "baselines")
+    lab = color.rgb_to_lab(images)
+    mean_ab = lab[_mask(mask, images.shape[:-1], "baselines")][:, 1:].mean(axis=0)
+    lab[..., 1:] = mean_ab
+    shape = np.shape(true)
+    return {"grayscale": color.to_grey(images).reshape(shape),
+            "mean-ab": color.lab_to_rgb(color.fit_to_gamut(lab)).reshape(shape)}
+
+
+def table(predictions: dict, true, mask=None) -> str:
+    """A text table of ``report`` for each named prediction (e.g. ``{"U-Net": pred}``) and the
+    two ``baselines``, one column each, ready to print. Lesson 12."""
+    columns = {**predictions, **baselines(true, mask)}
+    reports = {name: report(images, true, mask) for name, images in columns.items()}
+    width = max(12, *(len(name) + 2 for name in columns))
+    lines = [f"{'':30}" + "".join(f"{name:>{width}}" for name in columns)]
+    for key, label in REPORT_LABELS.items():
+        lines.append(f"{label:30}" + "".join(f"{reports[name][key]:>{width}.3f}" for name in columns))
+    return "\n".join(lines)
