@@ -1,6 +1,18 @@
-"""Data for the course: toyworld scenes, packaged photos, the learner's own images, and the
-preprocessing every lesson shares (see the submodules' docstrings)."""
+"""Data for the course: toyworld scenes, packaged photos, the learner's own images, downloadable
+datasets (fetch), and the preprocessing every lesson shares (see the submodules' docstrings)."""
 
+from .fetch import (
+    CACHE_ENV,
+    ChecksumError,
+    DownloadError,
+    FetchError,
+    Labelled,
+    UnsafeArchiveError,
+    cache_root,
+    cifar_classes,
+    fetch,
+    registry,
+)
 from .photos import MAX_PIXELS, PHOTOS, ImageError, Patches, load_image, photo, photos
 from .pipeline import (
     GREY_CHROMA,
@@ -19,6 +31,8 @@ from .pipeline import (
 from .toyworld import THEMES, Scenes, toyworld
 
 __all__ = [
+    "CACHE_ENV", "ChecksumError", "DownloadError", "FetchError", "Labelled", "UnsafeArchiveError",
+    "cache_root", "cifar_classes", "fetch", "registry",
     "GREY_CHROMA", "MAX_PIXELS", "PHOTOS", "THEMES", "ImageError", "Patches", "Scenes", "Split",
     "augment", "augmentation", "category_subsets", "cut_patches", "dataset", "fit_to", "is_grey",
     "load_image", "photo", "photos", "resize_longer_side", "split_indices", "to_uint8", "toyworld",
