@@ -269,8 +269,10 @@ def annealed_mean(probabilities, centers, temperature=None) -> np.ndarray:
 def quantize_ab(ab, centers):
     """Index of the nearest ab centre (Euclidean in ab) for every pixel of ``ab`` (..., 2)."""
     centers = tf.constant(np.asarray(centers), ab.dtype)
-    distance = tf.reduce_sum(tf.square(ab[..., None, :] - centers), axis=-1)
-    return tf.argmin(distance, axis=-1, output_type=tf.int32)
+    # |ab - c|^2 = |ab|^2 - 2 ab.c + |c|^2; |ab|^2 is the same for every centre, so one small
+    # matrix product ranks them without building a (pixels x k x 2) difference tensor.
+    score = tf.reduce_sum(tf.square(centers), axis=-1) - 2.0 * tf.tensordot(ab, tf.transpose(centers), 1)
+    return tf.argmin(score, axis=-1, output_type=tf.int32)
 
 
 def _require_centers(centers) -> np.ndarray:

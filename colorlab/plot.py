@@ -87,13 +87,16 @@ def ab_plane(lightness: float = 60.0, extent: float = 110.0, resolution: int = 2
 
 
 def history(history: dict, title: str = "training", ax=None):
-    """Loss curves from a Keras ``History.history`` dict (every key, train and validation).
+    """Loss curves from a Keras ``History.history`` dict or ``train.fit``'s result: every key
+    ending in "loss", training solid and validation dashed.
 
     Introduced in lesson 00.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 3), dpi=DPI)
     for key, values in history.items():
+        if not key.endswith("loss"):
+            continue
         ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3,
                 ls="--" if key.startswith("val_") else "-", label=key)
     ax.set_xlabel("epoch")

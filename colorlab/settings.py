@@ -28,6 +28,10 @@ _BUDGETS = {
                         "budget_s": (25, 8)},
     "08_color_classification": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (100, 1),
                                 "budget_s": (30, 6)},
+    "06_sequential_lab": {"n_small": (16, 8), "repeats": (16, 4), "n_val": (128, 16), "size": (32, 32),
+                          "epochs": (200, 2), "budget_s": (15, 4)},
+    "09_vgg_transformer": {"n_train": (512, 64), "n_test": (64, 16), "size": (64, 32), "epochs": (20, 1),
+                           "budget_s": (40, 6)},
     "07_unet": {"n_train": (1024, 96), "n_test": (128, 32), "size": (48, 32), "epochs": (5, 1),
                 "budget_s": (60, 8), "large": (192, 64)},
 }

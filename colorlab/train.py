@@ -42,6 +42,36 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class TrainingGuard(keras.callbacks.Callback):
+    """Stop training, saying why, when a loss turns NaN or infinite, or when a GAN's
+    discriminator wins outright: its running loss (``d_loss``) below ``d_floor`` for ``patience``
+    batches in a row, so the generator learns nothing more from it. ``reason`` keeps the message.
+    Lesson 11."""
+
+    def __init__(self, d_floor: float = 0.02, patience: int = 50):
+        super().__init__()
+        self.d_floor, self.patience, self.reason, self.epoch, self.wins = d_floor, patience, None, 0, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        losses = {key: float(value) for key, value in (logs or {}).items() if key.endswith("loss")}
+        broken = [key for key, value in losses.items() if not np.isfinite(value)]
+        if broken:
+            return self._stop(f"{broken[0]} became {losses[broken[0]]} at epoch {self.epoch + 1}, batch {batch + 1}; "
+                              "try a lower learning rate")
+        self.wins = self.wins + 1 if losses.get("d_loss", np.inf) < self.d_floor else 0
+        if self.wins >= self.patience:
+            self._stop(f"the discriminator wins outright (d_loss below {self.d_floor} for {self.patience} batches), "
+                       "so the generator gets no useful signal; lower the discriminator's learning rate or raise l1_weight")
+
+    def _stop(self, reason: str):
+        self.reason = reason
+        self.model.stop_training = True
+        print(f"colorlab: training stopped: {reason}")
+
+
 class BestCheckpoint(keras.callbacks.Callback):
     """Save the model whenever the monitored loss improves, atomically: written to a temporary
     file beside ``path`` and renamed over it, so ``path`` always holds a complete model."""
@@ -155,7 +185,9 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     (a ``.keras`` path), the best model so far is kept there. ``live`` (default: inside a
     notebook) redraws curves and predictions on ``samples`` validation images each epoch.
     Pass a ``stopper`` (a ``TimeBudget``) to be able to stop the run from elsewhere. Returns the
-    history: per-epoch losses, ``seconds``, and ``stopped_by`` (``None``, "budget" or "request").
+    history: per-epoch losses, ``seconds``, and ``stopped_by``: ``None``, "budget", "request", or
+    the message of the ``TrainingGuard`` that stopped a run gone wrong (NaN, a GAN's winning
+    discriminator).
     Seeded: the same ``seed`` and model weights give the same run.
     """
     keras.utils.set_random_seed(seed)
@@ -167,7 +199,8 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     val_data = None if validation is None else training_data(model, validation, batch_size, shuffle=False)
     budget = stopper or TimeBudget()
     budget.seconds = budget_s
-    extra = [budget, *callbacks]
+    guard = TrainingGuard()
+    extra = [budget, guard, *callbacks]
     if checkpoint is not None:
         extra.append(BestCheckpoint(checkpoint, "val_loss" if val_data is not None else "loss"))
     if live is None:
@@ -182,7 +215,7 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     result = dict(history.history)
     result["seconds"] = timer.seconds
     result["total_seconds"] = time.perf_counter() - start
-    result["stopped_by"] = budget.stopped_by
+    result["stopped_by"] = guard.reason or budget.stopped_by
     return result
 
 

@@ -13,7 +13,7 @@ import ipywidgets as widgets
 import keras
 import numpy as np
 
-from . import color, data, models
+from . import color, data, losses, models
 
 
 def _css(rgb) -> str:
@@ -85,7 +85,6 @@ PANEL_DATASETS = {
         n, size, seed=seed, themes=("meadow", "beach", "sunset")).images,
     "photos": lambda n, size, seed: _photo_subset(n, size, "train" if seed == 0 else "val"),
 }
-PANEL_LOSSES = {"mae": "mae", "mse": "mse", "huber": "huber"}
 SUBSET_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024, 2048]
 
 
@@ -105,7 +104,7 @@ class TrainPanel(widgets.VBox):
     """
 
     def __init__(self, architecture="unet", dataset="toyworld", n_images=256, epochs=5,
-                 learning_rate=1e-3, loss="mae", size=32, budget_s=120):
+                 learning_rate=1e-3, loss="l1", size=32, budget_s=120):
         style = {"description_width": "110px"}
         self.architecture = widgets.Dropdown(options=models.names(), value=architecture,
                                              description="architecture", style=style)
@@ -115,7 +114,7 @@ class TrainPanel(widgets.VBox):
         self.epochs = widgets.IntSlider(value=epochs, min=1, max=50, description="epochs", style=style)
         self.learning_rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-4, max=-2, step=0.25,
                                                     description="learning rate", readout_format=".0e", style=style)
-        self.loss = widgets.Dropdown(options=list(PANEL_LOSSES), value=loss, description="loss", style=style)
+        self.loss = widgets.Dropdown(options=list(losses.PIXEL_LOSSES), value=loss, description="loss", style=style)
         self.train_button = widgets.Button(description="Train", button_style="success", icon="play")
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.status = widgets.HTML("Pick a model and press <b>Train</b>.")
@@ -164,11 +163,11 @@ class TrainPanel(widgets.VBox):
             self.history = train.fit(
                 self.model, images, validation, epochs=self.epochs.value, budget_s=self.budget_s,
                 stopper=self._budget, learning_rate=self.learning_rate.value,
-                loss=None if classifier else PANEL_LOSSES[self.loss.value], live=False, verbose=0,
+                loss=None if classifier else losses.PIXEL_LOSSES[self.loss.value], live=False, verbose=0,
                 callbacks=[train.LiveView(validation[:4], show=self._show)])
             done = {"request": "stopped", "budget": f"stopped by the {self.budget_s} s budget"}.get(
-                self._budget.stopped_by, "finished")
-            self.status.value = (f"{done}: {len(self.history['loss'])} epochs in {self.history['total_seconds']:.0f} s, "
+                self.history["stopped_by"], self.history["stopped_by"] or "finished")
+            self.status.value = (f"{html.escape(done)}: {len(self.history['loss'])} epochs in {self.history['total_seconds']:.0f} s, "
                                  f"validation loss {self.history['val_loss'][-1]:.4f}")
         except Exception as error:  # shown in the panel, which stays usable
             self.status.value = (f'<span style="color:#b00"><b>{type(error).__name__}</b>: '

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 from skimage.color import rgb2lab
@@ -134,3 +135,24 @@ def test_a_stop_requested_before_training_starts_is_honoured():
     stopper.stop()  # e.g. Stop pressed while the panel was still preparing data
     history = train.fit(models.build("unet"), SCENES.images[:64], epochs=5, stopper=stopper, verbose=0)
     assert history["stopped_by"] == "request" and len(history["loss"]) == 1
+
+
+def test_guard_stops_a_run_whose_loss_turns_nan():
+    # A linear a*b* model (no tanh to saturate) and a learning rate that makes it diverge.
+    model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Conv2D(2, 3, padding="same", name="ab")])
+    images = data.toyworld(64, 32, seed=0).images
+    model.compile(optimizer=keras.optimizers.SGD(1e6), loss="mse")
+    history = train.fit(model, images, epochs=20, live=False, verbose=0)
+    assert "became nan" in history["stopped_by"] or "became inf" in history["stopped_by"]
+    assert len(history["loss"]) < 20
+
+
+def test_guard_stops_when_the_discriminator_wins():
+    guard = train.TrainingGuard(d_floor=0.05, patience=3)
+    guard.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    guard.model.stop_training = False
+    for batch, d_loss in enumerate([0.5, 0.01, 0.02, 0.6, 0.01, 0.01]):
+        guard.on_train_batch_end(batch, {"loss": 0.1, "d_loss": d_loss})
+    assert guard.reason is None and not guard.model.stop_training  # never three low batches in a row
+    guard.on_train_batch_end(6, {"loss": 0.1, "d_loss": 0.01})
+    assert "discriminator wins" in guard.reason and guard.model.stop_training

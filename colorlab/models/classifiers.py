@@ -106,7 +106,7 @@ def palette_classifier(preset="tiny", **options) -> keras.Model:
     """Seed 001's network: 450,752 parameters at the seed preset (32 x 32, k = 32)."""
     presets = {
         "seed": {"input_shape": (32, 32, 1), "scale": 1.0, "centers": None, "k": 32},
-        "tiny": {"input_shape": (None, None, 1), "scale": 0.5, "centers": None, "k": 32},
+        "tiny": {"input_shape": (None, None, 1), "scale": 0.125, "centers": None, "k": 32},
     }
     c = configure(presets, preset, options)
     centers = _default_palette(c["k"]) if c["centers"] is None else np.asarray(c["centers"], np.float32)
@@ -132,7 +132,7 @@ def ab_classifier(preset="tiny", **options) -> keras.Model:
     presets = {
         "seed": {"input_shape": (224, 224, 1), "scale": 1.0, "grid": 10.0, "temperature": ANNEALED_T,
                  "bn_momentum": 0.99},
-        "tiny": {"input_shape": (None, None, 1), "scale": 0.25, "grid": 10.0, "temperature": ANNEALED_T,
+        "tiny": {"input_shape": (None, None, 1), "scale": 0.125, "grid": 10.0, "temperature": ANNEALED_T,
                  "bn_momentum": TINY_BN_MOMENTUM},
     }
     c = configure(presets, preset, options)

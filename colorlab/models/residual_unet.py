@@ -21,7 +21,7 @@ from .registry import register
 
 PRESETS = {
     "seed": {"input_shape": (256, 256, 1), "scale": 1.0, "output": "ab", "bn_momentum": 0.99},
-    "tiny": {"input_shape": (None, None, 1), "scale": 0.5, "output": "ab", "bn_momentum": TINY_BN_MOMENTUM},
+    "tiny": {"input_shape": (None, None, 1), "scale": 0.125, "output": "ab", "bn_momentum": TINY_BN_MOMENTUM},
 }
 
 

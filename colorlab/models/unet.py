@@ -14,8 +14,9 @@ from .registry import register
 PRESETS = {
     # Seed 000's table: 120 x 176 input, widths 64/128/256, RGB sigmoid output: 1,092,099 parameters.
     "seed": {"input_shape": (120, 176, 1), "scale": 1.0, "output": "rgb", "bn_momentum": 0.99},
-    # Same topology, a quarter of the channels, any input size divisible by 4, ab output.
-    "tiny": {"input_shape": (None, None, 1), "scale": 0.25, "output": "ab", "bn_momentum": TINY_BN_MOMENTUM},
+    # Same topology, an eighth of the channels (>= 200 images/s at 64 x 64 on 2 CPU cores), any
+    # input size divisible by 4, ab output.
+    "tiny": {"input_shape": (None, None, 1), "scale": 0.125, "output": "ab", "bn_momentum": TINY_BN_MOMENTUM},
 }
 
 

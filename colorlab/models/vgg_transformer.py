@@ -10,11 +10,17 @@ upsamples twice and needs no crop.
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import keras
 from keras import layers
 
 from .blocks import TINY_BN_MOMENTUM, configure, output_head, width
 from .registry import register
+
+#: Why the ImageNet weights could not be had this session (None: not tried or loaded).
+_imagenet_unavailable = None
 
 #: Caffe-style VGG16 input: channel means (BGR) subtracted from 0-255 values.
 VGG_MEAN = (103.939, 116.779, 123.68)
@@ -22,7 +28,7 @@ VGG_MEAN = (103.939, 116.779, 123.68)
 PRESETS = {
     "seed": {"input_shape": (120, 176, 1), "heads": 4, "key_dim": 256, "ff_dim": 512, "scale": 1.0,
              "decoder": "seed", "weights": "imagenet", "output": "rgb", "bn_momentum": 0.99},
-    "tiny": {"input_shape": (64, 64, 1), "heads": 2, "key_dim": 64, "ff_dim": 128, "scale": 0.25,
+    "tiny": {"input_shape": (64, 64, 1), "heads": 1, "key_dim": 32, "ff_dim": 64, "scale": 0.125,
              "decoder": "seed", "weights": "imagenet", "output": "rgb", "bn_momentum": TINY_BN_MOMENTUM},
 }
 
@@ -38,12 +44,18 @@ class GreyToVGG(layers.Layer):
 def vgg16_features(input_shape, weights="imagenet", layer="block3_conv3") -> keras.Model:
     """Frozen VGG16 from its input to ``layer``. With ``weights="imagenet"`` it loads the real
     ImageNet weights (Keras downloads and caches them) and, where they cannot be had, says so in
-    one line and falls back to random weights. Lessons 09 and 10."""
+    one line and falls back to random weights (a failed download is not retried in the same
+    session). Lessons 09 and 10."""
+    global _imagenet_unavailable
+    if weights == "imagenet" and _imagenet_unavailable:
+        weights = None
+        print(f"colorlab: VGG16 ImageNet weights unavailable ({_imagenet_unavailable}); using random weights instead.")
     try:
-        vgg = keras.applications.VGG16(include_top=False, weights=weights, input_shape=input_shape)
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras's "Downloading data from ..." line
+            vgg = keras.applications.VGG16(include_top=False, weights=weights, input_shape=input_shape)
     except Exception as error:  # offline, a proxy, a broken cache: all end the same way
-        reason = (str(error).splitlines() or [type(error).__name__])[0][:160]
-        print(f"colorlab: VGG16 ImageNet weights unavailable ({reason}); using random weights instead.")
+        _imagenet_unavailable = (str(error).splitlines() or [type(error).__name__])[0][:160]
+        print(f"colorlab: VGG16 ImageNet weights unavailable ({_imagenet_unavailable}); using random weights instead.")
         vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
     features = keras.Model(vgg.input, vgg.get_layer(layer).output, name=f"vgg16_to_{layer}")
     features.trainable = False

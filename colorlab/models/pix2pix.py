@@ -1,0 +1,141 @@
+"""Seed 003's conditional GAN (pix2pix, Isola et al. 2017), lesson 11.
+
+* Generator: a U-Net with double-convolution blocks (conv-BN-ReLU twice), 64 -> 128 -> 256 ->
+  512 -> 1024 channels with max-pooling between, four up blocks (2x2 transposed convolution, skip
+  concatenation, double convolution) and a 1x1 tanh a*b* head.
+* Discriminator: a 70 x 70 PatchGAN: 4x4 convolutions 64 -> 128 -> 256 -> 512 with LeakyReLU
+  (0.2) and batch normalisation (none on the first), then one logit per overlapping 70 x 70
+  patch. It sees the L channel beside real or generated a*b*: a *conditional* GAN.
+* Training (``Pix2Pix.train_step``): the generator minimises the adversarial loss plus
+  ``l1_weight`` (lambda, 100 in pix2pix and seed 003) times the L1 loss; the discriminator
+  minimises its own loss; each has its own optimizer.
+
+``Pix2Pix`` is a Keras model whose inputs and outputs are the generator's, so ``predict``,
+``colorize``, ``train.fit`` and the training panel treat it like any a*b* model, and
+``model.save`` writes both networks into one file.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from .. import losses
+from .blocks import TINY_BN_MOMENTUM, configure, conv_bn_act, width
+from .registry import register
+
+PRESETS = {
+    # Seed 003: 256 x 256 L in, a*b* out, widths 64 ... 1024 (generator) and 64 ... 512 (PatchGAN).
+    "seed": {"input_shape": (256, 256, 1), "scale": 1.0, "d_scale": 1.0, "l1_weight": 100.0, "bn_momentum": 0.99},
+    # Same topology, 1/16 of the generator's and 1/8 of the discriminator's channels; inputs
+    # divisible by 16.
+    "tiny": {"input_shape": (None, None, 1), "scale": 0.0625, "d_scale": 0.125, "l1_weight": 100.0,
+             "bn_momentum": TINY_BN_MOMENTUM},
+}
+
+
+def generator(input_shape=(256, 256, 1), scale=1.0, momentum=0.99) -> keras.Model:
+    """Seed 003's U-Net generator: L / 100 -> a*b* / 128."""
+    widths = [width(n, scale) for n in (64, 128, 256, 512, 1024)]
+
+    def double(x, n):
+        return conv_bn_act(conv_bn_act(x, n, momentum), n, momentum)
+
+    inputs = keras.Input(input_shape, name="L")
+    skips, x = [], inputs
+    for n in widths[:-1]:
+        x = double(x, n)
+        skips.append(x)
+        x = layers.MaxPooling2D()(x)
+    x = double(x, widths[-1])
+    for n, skip in zip(reversed(widths[:-1]), reversed(skips)):
+        x = layers.Conv2DTranspose(n, 2, strides=2, padding="same")(x)
+        x = double(layers.Concatenate()([x, skip]), n)
+    ab = layers.Conv2D(2, 1, activation="tanh", name="ab")(x)
+    return keras.Model(inputs, ab, name="generator")
+
+
+def patch_discriminator(input_shape=(256, 256, 1), scale=1.0, momentum=0.99) -> keras.Model:
+    """The 70 x 70 PatchGAN: (L / 100, a*b* / 128) -> one real/fake logit per patch."""
+    L = keras.Input(input_shape, name="L")
+    ab = keras.Input((*input_shape[:2], 2), name="ab")
+    x = layers.Concatenate()([L, ab])
+    for i, (n, stride) in enumerate([(64, 2), (128, 2), (256, 2), (512, 1)]):
+        x = layers.Conv2D(width(n, scale), 4, strides=stride, padding="same", use_bias=False)(x)
+        if i:
+            x = layers.BatchNormalization(momentum=momentum)(x)
+        x = layers.LeakyReLU(0.2)(x)
+    logits = layers.Conv2D(1, 4, padding="same", name="patch_logits")(x)
+    return keras.Model([L, ab], logits, name="patch_discriminator")
+
+
+@keras.saving.register_keras_serializable(package="colorlab")
+class Pix2Pix(keras.Model):
+    """Generator and discriminator trained together. History keys: ``loss`` (the generator's L1
+    on a*b* / 128, comparable with other models' MAE; ``val_loss`` too), ``g_loss`` (its
+    adversarial term) and ``d_loss``. The generator's full loss is g_loss + l1_weight * loss."""
+
+    def __init__(self, generator, discriminator, l1_weight=100.0, **kwargs):
+        super().__init__(inputs=generator.inputs[0], outputs=generator.outputs[0], **kwargs)
+        self.generator, self.discriminator, self.l1_weight = generator, discriminator, float(l1_weight)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "g_loss", "d_loss")}
+
+    def compile(self, optimizer=None, d_optimizer=None, **kwargs):
+        """``optimizer`` trains the generator and ``d_optimizer`` the discriminator; both default
+        to pix2pix's Adam(2e-4, beta_1=0.5), and ``d_optimizer`` to a copy of ``optimizer``. A
+        ``loss`` is ignored: the GAN's losses are fixed."""
+        kwargs.pop("loss", None)
+        optimizer = optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        super().compile(optimizer=optimizer, **kwargs)
+        self.d_optimizer = d_optimizer or optimizer.__class__.from_config(optimizer.get_config())
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def train_step(self, data):
+        x, y = data[:2]
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generator(x, training=True)
+            real_logits = self.discriminator([x, y], training=True)
+            fake_logits = self.discriminator([x, fake], training=True)
+            l1 = losses.l1(y, fake)
+            adversarial = losses.generator_adversarial_loss(fake_logits)
+            g_total = adversarial + self.l1_weight * l1
+            d_loss = losses.discriminator_loss(real_logits, fake_logits)
+        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+        self.optimizer.apply_gradients(zip(g_tape.gradient(g_total, g_vars), g_vars))
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        return self._track(loss=l1, g_loss=adversarial, d_loss=d_loss)
+
+    def test_step(self, data):
+        x, y = data[:2]
+        return self._track(loss=losses.l1(y, self.generator(x, training=False)))
+
+    def _track(self, **values):
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: self.trackers[name].result() for name in values}
+
+    def get_config(self):
+        return {"generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+                "l1_weight": self.l1_weight, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(keras.saving.deserialize_keras_object(config.pop("generator")),
+                   keras.saving.deserialize_keras_object(config.pop("discriminator")), **config)
+
+
+@register("pix2pix", source="seed 003 (Isola et al. 2017)",
+          summary="conditional GAN: U-Net generator + 70x70 PatchGAN, adversarial + lambda * L1")
+def pix2pix(preset="tiny", **options) -> Pix2Pix:
+    """Build the GAN; ``options``: ``input_shape``, ``scale`` (generator widths), ``d_scale``
+    (discriminator widths), ``l1_weight`` (lambda), ``bn_momentum``."""
+    c = configure(PRESETS, preset, options)
+    g = generator(c["input_shape"], c["scale"], c["bn_momentum"])
+    d = patch_discriminator(c["input_shape"], c["d_scale"], c["bn_momentum"])
+    return Pix2Pix(g, d, l1_weight=c["l1_weight"], name=f"pix2pix_{preset}")
