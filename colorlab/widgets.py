@@ -179,3 +179,106 @@ class TrainPanel(widgets.VBox):
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         self.picture.value = buffer.getvalue()
+
+
+def _png(image, side: int = 160) -> bytes:
+    """PNG bytes of an RGB image in [0, 1], enlarged without smoothing to ``side`` pixels high."""
+    from PIL import Image
+
+    picture = Image.fromarray(np.round(255 * np.clip(image, 0, 1)).astype(np.uint8))
+    scale = max(1, side // picture.height)
+    buffer = io.BytesIO()
+    picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class RealOrFake(widgets.VBox):
+    """"Which one is real?": the colorization Turing test of Zhang, Isola and Efros (2016). Each
+    of ``n`` pairs shows a true colour image and its colorization (``fakes``, same shape) side by
+    side, the real one on a random side (seeded); the learner clicks "left is real" or "right is
+    real". The fooled rate is the share of pairs in which the fake was picked as real: 50% means
+    the two cannot be told apart; Zhang et al.'s best model fooled people 32% of the time.
+    ``figure()`` shows the same pairs as a static picture where no widget can be drawn.
+
+    Introduced in lesson 12.
+    """
+
+    def __init__(self, truth, fakes, n: int = 10, seed: int = 0, side: int = 160):
+        truth, fakes = np.asarray(truth, np.float32), np.asarray(fakes, np.float32)
+        if truth.shape != fakes.shape or truth.ndim != 4 or truth.shape[-1] != 3 or not len(truth):
+            raise ValueError(f"RealOrFake needs true and fake RGB images of one shape (N, H, W, 3), "
+                             f"got {truth.shape} and {fakes.shape}")
+        rng = np.random.default_rng(seed)
+        self.index = rng.permutation(len(truth))[:n]  # which images, in the order shown
+        self.real_left = rng.random(len(self.index)) < 0.5  # where the real one sits, per pair
+        self.truth, self.fakes, self.side, self.fooled = truth, fakes, side, []
+        self.left, self.right = widgets.Image(format="png"), widgets.Image(format="png")
+        self.left_button = widgets.Button(description="left is real", icon="arrow-left")
+        self.right_button = widgets.Button(description="right is real", icon="arrow-right")
+        self.score_button = widgets.Button(description="score so far")
+        self.left_button.on_click(lambda _: self.choose("left"))
+        self.right_button.on_click(lambda _: self.choose("right"))
+        self.score_button.on_click(lambda _: self._report())
+        self.status = widgets.HTML()
+        super().__init__([widgets.HBox([self.left, self.right]),
+                          widgets.HBox([self.left_button, self.right_button, self.score_button]), self.status])
+        self._draw()
+
+    def __repr__(self):  # shown where no widget can be drawn
+        return f"RealOrFake: {len(self.index)} pairs to judge (open the notebook in Jupyter or Colab; figure() shows them)"
+
+    def pair(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """The (left, right) images of pair ``i``."""
+        real, fake = self.truth[self.index[i]], self.fakes[self.index[i]]
+        return (real, fake) if self.real_left[i] else (fake, real)
+
+    def choose(self, side: str):
+        """Record that the learner called ``side`` ("left" or "right") real; ignored once all are answered."""
+        if side not in ("left", "right"):
+            raise ValueError(f"choose: side must be 'left' or 'right', got {side!r}")
+        i = len(self.fooled)
+        if i < len(self.index):
+            self.fooled.append((side == "left") != self.real_left[i])
+            self._draw()
+
+    def score(self) -> dict:
+        """Pairs answered, times fooled, the fooled rate and its 95% Wilson confidence interval."""
+        n, k, z = len(self.fooled), int(sum(self.fooled)), 1.96
+        if n == 0:
+            return {"answered": 0, "fooled": 0, "rate": float("nan"), "low": 0.0, "high": 1.0}
+        p, centre = k / n, (k + z * z / 2) / (n + z * z)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return {"answered": n, "fooled": k, "rate": p, "low": max(0.0, centre - half), "high": min(1.0, centre + half)}
+
+    def _report(self):
+        s = self.score()
+        self.status.value = ("No answers yet." if not s["answered"] else
+                             f"Fooled on {s['fooled']} of {s['answered']} pairs: fooled rate {s['rate']:.0%} "
+                             f"(95% interval {s['low']:.0%} to {s['high']:.0%}). 50% = the fakes pass for real; "
+                             "Zhang et al. (2016) reported 32% for their best model.")
+
+    def _draw(self):
+        done = len(self.fooled) >= len(self.index)
+        self.left_button.disabled = self.right_button.disabled = done
+        if done:
+            return self._report()
+        left, right = self.pair(len(self.fooled))
+        self.left.value, self.right.value = _png(left, self.side), _png(right, self.side)
+        self.status.value = f"Pair {len(self.fooled) + 1} of {len(self.index)}: which one is the real photograph?"
+
+    def figure(self, per_row: int = 4):
+        """All pairs as one static figure, numbered, in the order and sides the widget shows them."""
+        import matplotlib.pyplot as plt
+
+        from . import plot
+
+        rows = -(-len(self.index) // per_row)
+        fig, axes = plt.subplots(rows, 2 * per_row, figsize=(2.6 * per_row, 1.45 * rows), squeeze=False, dpi=plot.DPI)
+        for i, ax in enumerate(axes.flat):
+            ax.set_axis_off()
+            if i < 2 * len(self.index):
+                ax.imshow(self.pair(i // 2)[i % 2], interpolation="nearest")
+                ax.set_title(f"{i // 2 + 1} {'left' if i % 2 == 0 else 'right'}", fontsize=9)
+        fig.tight_layout()
+        return fig
+

@@ -84,3 +84,81 @@ def test_train_panel_offers_every_architecture_and_classifiers_train():
     assert set(panel.architecture.options) == set(models.names())
     panel.train(background=False)
     assert panel.history["loss"][-1] < panel.history["loss"][0]
+
+
+def real_or_fake(n=12, seed=0, **options):
+    from colorlab.widgets import RealOrFake
+
+    rng = np.random.default_rng(1)
+    truth = rng.random((n, 8, 8, 3)).astype(np.float32)
+    return RealOrFake(truth, truth * 0.5, n=n, seed=seed, **options), truth
+
+
+def test_real_or_fake_order_is_random_but_reproducible_per_seed():
+    a, truth = real_or_fake(seed=0)
+    b, _ = real_or_fake(seed=0)
+    c, _ = real_or_fake(seed=1)
+    np.testing.assert_array_equal(a.index, b.index)
+    np.testing.assert_array_equal(a.real_left, b.real_left)
+    assert sorted(a.index) == list(range(12)) and 0 < a.real_left.sum() < 12  # both sides used
+    assert not (np.array_equal(a.index, c.index) and np.array_equal(a.real_left, c.real_left))
+    left, right = a.pair(0)
+    real = left if a.real_left[0] else right
+    np.testing.assert_array_equal(real, truth[a.index[0]])
+    assert a.left.value[:8] == b"\x89PNG\r\n\x1a\n" and a.status.value.startswith("Pair 1 of 12")
+
+
+def test_real_or_fake_scores_the_fooled_rate():
+    always_fake, _ = real_or_fake()
+    for real_left in always_fake.real_left:
+        (always_fake.right_button if real_left else always_fake.left_button).click()
+    assert always_fake.score()["rate"] == 1.0 and always_fake.score()["fooled"] == 12
+    assert "Fooled on 12 of 12" in always_fake.status.value and always_fake.left_button.disabled
+    always_real, _ = real_or_fake()
+    for real_left in always_real.real_left:
+        always_real.choose("left" if real_left else "right")
+    s = always_real.score()
+    assert s["rate"] == 0.0 and s["low"] == 0.0 and 0.15 < s["high"] < 0.35  # Wilson: 0 of 12 -> 0-24%
+
+
+def test_real_or_fake_interval_and_partial_score():
+    quiz, _ = real_or_fake(n=4)
+    assert quiz.score()["answered"] == 0
+    quiz.score_button.click()
+    assert "No answers yet" in quiz.status.value
+    quiz.choose("left" if quiz.real_left[0] else "right")  # right
+    quiz.choose("right" if quiz.real_left[1] else "left")  # fooled
+    s = quiz.score()
+    assert (s["answered"], s["fooled"], s["rate"]) == (2, 1, 0.5) and s["low"] < 0.5 < s["high"]
+    assert quiz.status.value.startswith("Pair 3 of 4")
+
+
+def test_real_or_fake_ignores_answers_after_the_last_pair():
+    quiz, _ = real_or_fake(n=3)
+    for _ in range(3):
+        quiz.choose("left")
+    before = quiz.score()
+    quiz.choose("right")
+    quiz.left_button.click()
+    assert quiz.score() == before and len(quiz.fooled) == 3
+
+
+def test_real_or_fake_rejects_mismatched_images():
+    import pytest
+
+    from colorlab.widgets import RealOrFake
+
+    with pytest.raises(ValueError, match="one shape"):
+        RealOrFake(np.zeros((4, 8, 8, 3)), np.zeros((4, 8, 9, 3)))
+    with pytest.raises(ValueError, match="one shape"):
+        RealOrFake(np.zeros((8, 8, 3)), np.zeros((8, 8, 3)))
+    quiz, _ = real_or_fake(n=3)
+    with pytest.raises(ValueError, match="left"):
+        quiz.choose("up")
+
+
+def test_real_or_fake_draws_a_static_figure():
+    quiz, _ = real_or_fake(n=6)
+    figure = quiz.figure(per_row=4)
+    assert len(figure.axes) == 16 and sum(ax.has_data() for ax in figure.axes) == 12
+    assert "6 pairs" in repr(quiz)
