@@ -5,8 +5,10 @@ live curves and sample predictions, an atomically written best checkpoint) and `
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -160,24 +162,62 @@ def output_stride(model: keras.Model, size: int = 64) -> int:
     return probe[0] // out[1]
 
 
-def training_data(model: keras.Model, images: np.ndarray, batch_size: int = 32, shuffle: bool = True,
+def training_data(model: keras.Model, images, batch_size: int = 32, shuffle: bool = True,
                   augment: bool = False, seed: int = 0, class_weights=None) -> tf.data.Dataset:
     """``colorlab.data.dataset`` with the target ``model`` predicts (palette and output stride of
-    classifiers included); ``class_weights`` (per class) become per-pixel sample weights."""
+    classifiers included); ``class_weights`` (per class) become per-pixel sample weights.
+
+    ``images`` may also be a folder of image files (a ``str`` or ``Path``, e.g. what
+    ``colorlab.data.fetch`` returns): it is streamed with ``colorlab.data.folder_dataset`` at the
+    model's input size (64 pixels for models that take any size). A ``tf.data.Dataset`` of
+    (input, target) batches is returned as it is (lesson 13).
+    """
+    if isinstance(images, tf.data.Dataset):
+        if class_weights is not None:
+            raise ValueError("class_weights cannot be added to a ready-made tf.data.Dataset; "
+                             "yield (input, target, weight) batches from it instead")
+        return images
     target = predicts(model)
     centers = classes_of(model)[0] if target == "classes" else None
     size = model.input_shape[1:3]
+    if isinstance(images, (str, os.PathLike)):
+        if None not in size and size[0] != size[1]:
+            raise ValueError(f"{model.name} takes {size[0]} x {size[1]} inputs; folder_dataset cuts squares, "
+                             "so build the pipeline yourself or use a model with a square or free input size")
+        return data.folder_dataset(images, 64 if None in size else size[0], target, batch_size, shuffle=shuffle,
+                                   seed=seed, centers=centers, stride=output_stride(model), augment=augment,
+                                   class_weights=class_weights)
     if None not in size and np.asarray(images).shape[1:3] != size:
         images = data.fit_to(np.asarray(images), size)
     return data.dataset(images, target, batch_size, shuffle=shuffle, augment=augment, seed=seed,
                         centers=centers, stride=output_stride(model), class_weights=class_weights)
 
 
+def sample_images(model: keras.Model, images, samples: int = 4) -> np.ndarray:
+    """``samples`` RGB images to show from ``images``: an array, a folder, or a dataset of
+    (input, target) batches (decoded back to RGB from its first batch)."""
+    if not isinstance(images, (tf.data.Dataset, str, os.PathLike)):
+        return np.asarray(images[:samples], np.float32)
+    batches = training_data(model, images, batch_size=samples, shuffle=False)
+    x, y = (np.asarray(t) for t in next(iter(batches))[:2])
+    x, y = x[:samples], y[:samples]
+    target = predicts(model)
+    if target == "classes":  # class indices, maybe at a coarser stride: their colours, upsampled
+        ab = tf.image.resize(classes_of(model)[0][y] / color.AB_SCALE, x.shape[1:3], method="nearest").numpy()
+        return color.decode_output(x, ab, "ab")
+    return color.decode_output(x, y, target)
+
+
 def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s: float | None = None,
         learning_rate: float = 1e-3, loss=None, batch_size: int = 32, augment: bool = False,
         class_weights=None, checkpoint=None, live: bool | None = None, samples: int = 4,
-        seed: int = 0, verbose: int | str = "auto", callbacks=(), stopper: TimeBudget | None = None) -> dict:
+        seed: int = 0, verbose: int | str = "auto", callbacks=(), stopper: TimeBudget | None = None,
+        strategy: tf.distribute.Strategy | None = None) -> dict:
     """Train ``model`` on RGB ``images`` (validated on ``validation``) with Keras's ``fit``.
+
+    ``images`` and ``validation`` are arrays of RGB images, folders of image files (streamed by
+    ``colorlab.data.folder_dataset``) or ready ``tf.data.Dataset``s of (input, target) batches,
+    used as they are (``batch_size``, ``augment``, ``class_weights`` then do not apply).
 
     Stops after ``epochs`` or ``budget_s`` seconds, whichever comes first (after a whole batch).
     Compiles the model if it is not compiled yet: Adam at ``learning_rate``; ``loss`` defaults to
@@ -189,12 +229,29 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     the message of the ``TrainingGuard`` that stopped a run gone wrong (NaN, a GAN's winning
     discriminator).
     Seeded: the same ``seed`` and model weights give the same run.
+
+    ``strategy``: any ``tf.distribute.Strategy`` (``MirroredStrategy`` for several GPUs,
+    ``MultiWorkerMirroredStrategy`` for several machines, each running the same script with its
+    own ``TF_CONFIG``). Build the model under its scope, then pass both; ``fit`` compiles under
+    the scope and Keras splits each batch across the replicas, so ``batch_size`` is the global
+    batch (each of n replicas gets batch_size / n)::
+
+        strategy = tf.distribute.MirroredStrategy()
+        with strategy.scope():
+            model = models.build("unet")
+        train.fit(model, images, strategy=strategy, batch_size=32 * strategy.num_replicas_in_sync)
+
+    BatchNormalization then normalises each replica's share of the batch on its own. Lesson 13.
     """
     keras.utils.set_random_seed(seed)
-    if not model.compiled:
-        if loss is None:
-            loss = "sparse_categorical_crossentropy" if predicts(model) == "classes" else "mae"
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    if strategy is not None and not _built_under(strategy, model):
+        raise ValueError(f"{model.name} was not built under this strategy's scope: build it inside "
+                         "`with strategy.scope():` and pass the same strategy to fit")
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        if not model.compiled:
+            if loss is None:
+                loss = "sparse_categorical_crossentropy" if predicts(model) == "classes" else "mae"
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
     train_data = training_data(model, images, batch_size, augment=augment, seed=seed, class_weights=class_weights)
     val_data = None if validation is None else training_data(model, validation, batch_size, shuffle=False)
     budget = stopper or TimeBudget()
@@ -206,17 +263,85 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     if live is None:
         live = _in_notebook()
     if live:
-        shown = validation if validation is not None else images
-        extra.append(LiveView(np.asarray(shown[:samples], np.float32)))
+        extra.append(LiveView(sample_images(model, validation if validation is not None else images, samples)))
     timer = _EpochTimer()
     start = time.perf_counter()
-    history = model.fit(train_data, validation_data=val_data, epochs=epochs, verbose=verbose,
-                        callbacks=[timer, *extra])
+    with warnings.catch_warnings(), _multi_worker_build(model, strategy, train_data):
+        # A streamed folder has no known length (corrupt and grey files drop out), so Keras finds
+        # the end of the first epoch by running out of data and warns about it: expected here.
+        warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+        history = model.fit(train_data, validation_data=val_data, epochs=epochs, verbose=verbose,
+                            callbacks=[timer, *extra])
     result = dict(history.history)
     result["seconds"] = timer.seconds
     result["total_seconds"] = time.perf_counter() - start
     result["stopped_by"] = guard.reason or budget.stopped_by
     return result
+
+
+def _workers(strategy) -> int:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    spec = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    return sum(len(spec.get(job, ())) for job in ("chief", "worker")) or 1
+
+
+@contextlib.contextmanager
+def _multi_worker_build(model: keras.Model, strategy, batches: tf.data.Dataset):
+    """Work around two bugs of Keras 3 (3.15) ``fit`` under ``MultiWorkerMirroredStrategy`` with
+    two or more workers (one worker, and ``MirroredStrategy``, need none of this):
+
+    - Keras builds the loss and optimizer state from a first batch that it averages over the
+      replicas with ``strategy.reduce``, handing the collective a tuple of per-replica batches,
+      which fails. Build here from this worker's own first batch instead, and skip that step.
+    - Keras reduces each step's scalar logs (the loss) across workers with ``axis=0``, which a
+      scalar has not. Reduce them with ``axis=None`` (the mean over all replicas) instead.
+
+    Both patches last only while this ``fit`` runs."""
+    if strategy is None or _workers(strategy) < 2:
+        yield
+        return
+    from keras.src.backend.tensorflow import trainer
+
+    original = trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean"):
+            return tf.nest.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+        return original(values, strategy, reduction)
+
+    with strategy.scope():
+        model._symbolic_build(data_batch=next(iter(batches)))
+    object.__setattr__(model, "_maybe_symbolic_build", lambda *args, **kwargs: None)
+    trainer.reduce_per_replica = reduce_per_replica
+    try:
+        yield
+    finally:
+        trainer.reduce_per_replica = original
+        object.__delattr__(model, "_maybe_symbolic_build")
+
+
+def _built_under(strategy: tf.distribute.Strategy, model: keras.Model) -> bool:
+    variables = [getattr(w, "value", w) for w in model.weights]
+    return all(strategy.extended.variable_created_in_scope(v) for v in variables)
+
+
+def mixed_precision(enabled: bool = True) -> str:
+    """Compute in float16 with float32 weights (``keras.mixed_precision`` "mixed_float16"), about
+    twice as fast on GPUs with tensor cores (NVIDIA compute capability 7.0 or newer); on CPUs it
+    is slower. Call it *before* building a model: it sets Keras's global dtype policy, which
+    layers read when they are created (``enabled=False`` goes back to "float32"). Returns the
+    previous policy's name. Keras scales the loss against float16 underflow by itself
+    (``compile`` wraps the optimizer in a ``LossScaleOptimizer``) and computes the loss in
+    float32.
+
+    Caveat: the course's models keep the global policy in their output layers too, so their
+    predictions come out as float16 (a resolution of about 1e-3 of ab / 128, under 0.1 ab units:
+    harmless for the ab and RGB models; the classifiers' softmax over many colour classes is
+    where float16 is riskiest). Lesson 13.
+    """
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy("mixed_float16" if enabled else "float32")
+    return previous
 
 
 class _EpochTimer(keras.callbacks.Callback):

@@ -16,6 +16,7 @@ from .fetch import (
 from .photos import MAX_PIXELS, PHOTOS, ImageError, Patches, load_image, photo, photos
 from .pipeline import (
     GREY_CHROMA,
+    IMAGE_SUFFIXES,
     Split,
     augment,
     augmentation,
@@ -23,6 +24,8 @@ from .pipeline import (
     cut_patches,
     dataset,
     fit_to,
+    folder_dataset,
+    image_files,
     is_grey,
     resize_longer_side,
     split_indices,
@@ -34,6 +37,7 @@ __all__ = [
     "CACHE_ENV", "ChecksumError", "DownloadError", "FetchError", "Labelled", "UnsafeArchiveError",
     "cache_root", "cifar_classes", "fetch", "registry",
     "GREY_CHROMA", "MAX_PIXELS", "PHOTOS", "THEMES", "ImageError", "Patches", "Scenes", "Split",
-    "augment", "augmentation", "category_subsets", "cut_patches", "dataset", "fit_to", "is_grey",
+    "IMAGE_SUFFIXES", "augment", "augmentation", "category_subsets", "cut_patches", "dataset", "fit_to",
+    "folder_dataset", "image_files", "is_grey",
     "load_image", "photo", "photos", "resize_longer_side", "split_indices", "to_uint8", "toyworld",
 ]

@@ -165,3 +165,121 @@ def dataset(images: np.ndarray, target: str = "ab", batch_size: int = 32, shuffl
         weights = tf.constant(np.asarray(class_weights, np.float32))
         data = data.map(lambda x, y: (x, y, tf.gather(weights, y)))
     return data.prefetch(tf.data.AUTOTUNE)
+
+
+#: File endings ``folder_dataset`` reads (what ``tf.io.decode_image`` decodes), any case.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp")
+
+# The first bytes of each format decode_image reads: a file with none of them is not an image.
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"RIFF")
+
+
+def image_files(folder) -> list[str]:
+    """The image files under ``folder`` (recursively, sorted), by their ending (``IMAGE_SUFFIXES``);
+    hidden files (names starting with ".", such as macOS's "._photo.jpg") are left out."""
+    import os
+
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"no folder {folder!r}")
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [os.path.join(root, name) for name in names
+                  if not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)]
+    return sorted(found)
+
+
+def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int = 32, shuffle: bool = True,
+                   seed: int = 0, cache=False, centers=None, stride: int = 1, augment: bool = False,
+                   drop_grey: bool = True, class_weights=None) -> tf.data.Dataset:
+    """A streaming ``tf.data`` pipeline of encoded (input, target) batches from a folder of image
+    files (JPEG, PNG, GIF, BMP, WebP; any size; searched recursively), e.g. one ``fetch`` returned.
+    The same contract as ``dataset``: input L / 100 (N, size, size, 1), target ab / 128, RGB or
+    class indices into ``centers`` at 1/``stride`` resolution (``colorlab.color.encode_pair``),
+    and with ``class_weights`` a per-pixel weight as third element.
+
+    Each file is read and decoded in parallel (``tf.io.decode_image``: grey, palette and RGBA
+    become RGB, an animated GIF gives its first frame), its shorter side resized to ``size``
+    (antialiased) and its centre cut out. With ``augment``, the shorter side goes to 9/8 of
+    ``size`` and a random ``size`` x ``size`` window, randomly mirrored left-right, is cut out
+    instead, afresh each epoch. ``drop_grey`` leaves out near-grey pictures (no pixel with chroma
+    of ``GREY_CHROMA`` or more), as the course's training sets do. ``shuffle`` reorders the files
+    every epoch (``seed`` makes the order repeatable). LAB conversion runs in the graph, on whole
+    batches; the next batches are prepared while the model trains (prefetch).
+
+    ``cache``: ``False`` (read every file every epoch), ``True`` (keep the decoded, resized
+    pictures in memory as uint8 after the first epoch: about size * size * 4 bytes each, 16 kB at
+    64 px, so 10,000 pictures take 160 MB), or a file path (kept on disk there; delete those
+    files when the folder or ``size`` changes, since they are reused as they are). With a cache,
+    shuffling happens after it (all cached pictures in memory; at most 4096 for a file cache).
+
+    Undecodable files (corrupt, truncated, or not images) are **skipped**, not fatal: one
+    unreadable picture in a folder of thousands must not end a long run. TensorFlow logs a
+    warning for each (on the terminal that runs Jupyter, not in the notebook); it names files
+    that are not images at all. To find the culprits, ``colorlab.data.load_image`` each file: it
+    raises an ``ImageError`` that names the file and the problem. Files with other endings
+    (TIFF, HEIC, text) are not read at all. An empty folder is a ``ValueError``.
+
+    Introduced in lesson 13.
+    """
+    if target not in color.TARGETS:
+        raise ValueError(f"unknown target {target!r}; choose one of {color.TARGETS}")
+    if size < 8:
+        raise ValueError(f"size must be at least 8 pixels, got {size}")
+    paths = image_files(folder)
+    if not paths:
+        raise ValueError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in folder {str(folder)!r}")
+    side = int(np.ceil(size * 9 / 8)) if augment else size
+
+    def load(path):
+        raw = tf.io.read_file(path)
+        head = tf.strings.substr(raw, 0, 4)
+        known = tf.reduce_any([tf.strings.substr(head, 0, len(m)) == m for m in _MAGIC])
+        with tf.control_dependencies([tf.debugging.Assert(known, ["not an image file:", path])]):
+            rgb = tf.io.decode_image(raw, channels=3, expand_animations=False, dtype=tf.uint8)
+        shape = tf.cast(tf.shape(rgb)[:2], tf.float32)
+        scale = side / tf.reduce_min(shape)
+        new = tf.maximum(side, tf.cast(tf.round(shape * scale), tf.int32))
+        resized = tf.image.resize(rgb, new, antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
+
+    def colourful(rgb):
+        return tf.reduce_max(color.chroma(color.rgb_to_lab(rgb))) >= GREY_CHROMA
+
+    files = tf.data.Dataset.from_tensor_slices(paths)
+    if shuffle and not cache:
+        files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    pictures = files.map(load, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors(log_warning=True)
+    if drop_grey:
+        pictures = pictures.filter(colourful)
+    if cache:
+        pictures = pictures.cache("" if cache is True else str(cache))
+        if shuffle:
+            buffer = len(paths) if cache is True else min(len(paths), 4096)
+            pictures = pictures.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+
+    if augment:
+        # One fresh random number per picture and epoch: stateless crops, repeatable per seed.
+        noise = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+
+        def crop(rgb, r):
+            key = tf.stack([r, tf.constant(seed, tf.int64)])
+            window = tf.image.stateless_random_crop(rgb, (size, size, 3), seed=key)
+            return tf.image.stateless_random_flip_left_right(window, seed=key + 1)
+
+        pictures = tf.data.Dataset.zip(pictures, noise).map(crop, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        def crop(rgb):
+            top = (tf.shape(rgb)[0] - size) // 2
+            left = (tf.shape(rgb)[1] - size) // 2
+            return tf.ensure_shape(rgb[top:top + size, left:left + size], (size, size, 3))
+
+        pictures = pictures.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
+    batches = pictures.batch(batch_size).map(
+        lambda rgb: color.encode_pair(tf.image.convert_image_dtype(rgb, tf.float32), target, centers, stride),
+        num_parallel_calls=tf.data.AUTOTUNE)
+    if class_weights is not None:
+        weights = tf.constant(np.asarray(class_weights, np.float32))
+        batches = batches.map(lambda x, y: (x, y, tf.gather(weights, y)))
+    return batches.prefetch(tf.data.AUTOTUNE)

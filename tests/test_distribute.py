@@ -1,0 +1,83 @@
+"""train.fit with a tf.distribute strategy: two MultiWorkerMirroredStrategy workers on this
+machine (127.0.0.1) train the same tiny U-Net as one process would (issue 5, item 3)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorlab import data, models, train
+
+WORKER = Path(__file__).with_name("distributed_worker.py")
+TIMEOUT_S = 180
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def start(out, mode, tf_config=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1",
+               TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
+    env.pop("TF_CONFIG", None)
+    if tf_config is not None:
+        env["TF_CONFIG"] = json.dumps(tf_config)
+    return subprocess.Popen([sys.executable, str(WORKER), str(out), mode], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_two_workers_train_as_one_process_would(tmp_path):
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    processes = [start(tmp_path, "multi", {"cluster": cluster, "task": {"type": "worker", "index": i}})
+                 for i in range(2)]
+    processes.append(start(tmp_path, "single"))
+    try:
+        outputs = [p.communicate(timeout=TIMEOUT_S)[0] for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    for p, output in zip(processes, outputs):
+        assert p.returncode == 0, output[-3000:]
+
+    results = {i: json.loads((tmp_path / f"result_{i}.json").read_text()) for i in (0, 1, "single")}
+    weights = {i: np.load(tmp_path / f"weights_{i}.npz") for i in (0, 1, "single")}
+    assert results[0]["replicas"] == results[1]["replicas"] == 2
+    statistics = {i: np.load(tmp_path / f"statistics_{i}.npz") for i in (0, 1)}
+    for name in weights[0].files:  # the all-reduce keeps the workers' weights identical
+        np.testing.assert_array_equal(weights[0][name], weights[1][name])
+    # BatchNormalization's running statistics are each worker's own (Keras does not synchronise
+    # them; keras.layers.BatchNormalization(synchronized=True) would): close, not equal.
+    for name in statistics[0].files:
+        np.testing.assert_allclose(statistics[0][name], statistics[1][name], rtol=0.2, atol=0.02)
+    assert results[0]["loss"] == pytest.approx(results[1]["loss"], rel=1e-5)
+    # ... and they learn what one process learns from the same global batches (each worker's
+    # BatchNormalization sees half of each batch, so not exactly the same numbers).
+    assert results[0]["loss"][-1] < results[0]["loss"][0]
+    assert results[0]["loss"][-1] == pytest.approx(results["single"]["loss"][-1], rel=0.15)
+
+
+def test_fit_refuses_a_model_built_outside_the_strategy_scope():
+    import tensorflow as tf
+
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    scenes = data.toyworld(8, 32, seed=0)
+    with pytest.raises(ValueError, match="strategy.scope"):
+        train.fit(models.build("unet", scale=0.0625), scenes.images, epochs=1, verbose=0, live=False,
+                  strategy=strategy)
+    with strategy.scope():
+        model = models.build("unet", scale=0.0625)
+    history = train.fit(model, scenes.images, epochs=1, batch_size=4, verbose=0, live=False, strategy=strategy)
+    assert np.isfinite(history["loss"][0])
