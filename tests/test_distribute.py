@@ -81,3 +81,18 @@ def test_fit_refuses_a_model_built_outside_the_strategy_scope():
         model = models.build("unet", scale=0.0625)
     history = train.fit(model, scenes.images, epochs=1, batch_size=4, verbose=0, live=False, strategy=strategy)
     assert np.isfinite(history["loss"][0])
+
+
+def test_mixed_precision_trains_and_colorizes():
+    previous = train.mixed_precision(True)
+    try:
+        model = models.build("unet", scale=0.0625)
+        assert model.dtype_policy.name == "mixed_float16" and model.output.dtype == "float16"
+        scenes = data.toyworld(8, 32, seed=0)
+        history = train.fit(model, scenes.images, epochs=1, batch_size=4, verbose=0, live=False)
+        assert np.isfinite(history["loss"][0]) and "LossScale" in type(model.optimizer).__name__
+        coloured = train.colorize(model, scenes.images[:2])
+        assert coloured.dtype == np.float32 and np.isfinite(coloured).all()
+    finally:
+        train.mixed_precision(previous == "mixed_float16")
+    assert train.keras.mixed_precision.global_policy().name == previous
