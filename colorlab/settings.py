@@ -34,6 +34,8 @@ _BUDGETS = {
                            "budget_s": (40, 6)},
     "07_unet": {"n_train": (1024, 96), "n_test": (128, 32), "size": (48, 32), "epochs": (5, 1),
                 "budget_s": (60, 8), "large": (192, 64)},
+    "12_evaluation": {"n_train": (768, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
+                      "budget_s": (20, 3)},
 }
 
 

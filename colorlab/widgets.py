@@ -248,7 +248,8 @@ class RealOrFake(widgets.VBox):
             return {"answered": 0, "fooled": 0, "rate": float("nan"), "low": 0.0, "high": 1.0}
         p, centre = k / n, (k + z * z / 2) / (n + z * z)
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return {"answered": n, "fooled": k, "rate": p, "low": max(0.0, centre - half), "high": min(1.0, centre + half)}
+        return {"answered": n, "fooled": k, "rate": p, "low": float(max(0.0, centre - half)),
+                "high": float(min(1.0, centre + half))}
 
     def _report(self):
         s = self.score()
