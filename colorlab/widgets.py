@@ -267,19 +267,22 @@ class RealOrFake(widgets.VBox):
         self.left.value, self.right.value = _png(left, self.side), _png(right, self.side)
         self.status.value = f"Pair {len(self.fooled) + 1} of {len(self.index)}: which one is the real photograph?"
 
-    def figure(self, per_row: int = 4):
-        """All pairs as one static figure, numbered, in the order and sides the widget shows them."""
+    def figure(self, per_row: int = 5):
+        """All pairs in one static picture, numbered, in the order and on the sides the widget shows them."""
         import matplotlib.pyplot as plt
 
         from . import plot
 
-        rows = -(-len(self.index) // per_row)
-        fig, axes = plt.subplots(rows, 2 * per_row, figsize=(2.6 * per_row, 1.45 * rows), squeeze=False, dpi=plot.DPI)
-        for i, ax in enumerate(axes.flat):
-            ax.set_axis_off()
-            if i < 2 * len(self.index):
-                ax.imshow(self.pair(i // 2)[i % 2], interpolation="nearest")
-                ax.set_title(f"{i // 2 + 1} {'left' if i % 2 == 0 else 'right'}", fontsize=9)
-        fig.tight_layout()
+        (h, w), gap = self.truth.shape[1:3], max(2, self.truth.shape[2] // 4)
+        rows, cell_h, cell_w = -(-len(self.index) // per_row), h + 2 * gap, 2 * w + 3 * gap
+        sheet = np.ones((rows * cell_h, per_row * cell_w, 3), np.float32)
+        fig, ax = plt.subplots(figsize=(2.4 * per_row, 1.4 * rows), dpi=plot.DPI)
+        for i in range(len(self.index)):
+            y, x = (i // per_row) * cell_h + int(1.5 * gap), (i % per_row) * cell_w + gap
+            left, right = self.pair(i)
+            sheet[y:y + h, x:x + w], sheet[y:y + h, x + w + gap // 2:x + 2 * w + gap // 2] = left, right
+            ax.text(x + w + gap / 4, y - 1, f"{i + 1}: left | right", ha="center", va="bottom", fontsize=8)
+        ax.imshow(sheet.clip(0, 1), interpolation="nearest")
+        ax.set_axis_off()
+        fig.tight_layout(pad=0.2)
         return fig
-

@@ -160,5 +160,7 @@ def test_real_or_fake_rejects_mismatched_images():
 def test_real_or_fake_draws_a_static_figure():
     quiz, _ = real_or_fake(n=6)
     figure = quiz.figure(per_row=4)
-    assert len(figure.axes) == 16 and sum(ax.has_data() for ax in figure.axes) == 12
+    sheet = figure.axes[0].get_images()[0].get_array()
+    assert sheet.shape == (2 * (8 + 2 * 2), 4 * (2 * 8 + 3 * 2), 3)  # 2 rows of 4 pairs, 8-pixel images
+    assert len(figure.axes[0].texts) == 6 and figure.axes[0].texts[5].get_text() == "6: left | right"
     assert "6 pairs" in repr(quiz)
