@@ -38,6 +38,7 @@ course: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/architectures.py
+	$(BIN)/python benchmarks/scaling.py
 
 budgets: $(STAMP)
 	$(BIN)/python benchmarks/lesson_budgets.py

@@ -7,6 +7,7 @@ Introduced in lesson 02.
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import NamedTuple
 
@@ -177,8 +178,6 @@ _MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"RIFF")
 def image_files(folder) -> list[str]:
     """The image files under ``folder`` (recursively, sorted), by their ending (``IMAGE_SUFFIXES``);
     hidden files (names starting with ".", such as macOS's "._photo.jpg") are left out."""
-    import os
-
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"no folder {folder!r}")
@@ -203,16 +202,16 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
     become RGB, an animated GIF gives its first frame), its shorter side resized to ``size``
     (antialiased) and its centre cut out. With ``augment``, the shorter side goes to 9/8 of
     ``size`` and a random ``size`` x ``size`` window, randomly mirrored left-right, is cut out
-    instead, afresh each epoch. ``drop_grey`` leaves out near-grey pictures (no pixel of the cut-out
-    square with chroma of ``GREY_CHROMA`` or more), as the course's training sets do; it tests
-    whole batches, so a batch that held grey pictures comes out that much smaller than
-    ``batch_size``. ``shuffle`` reorders the files
-    every epoch (``seed`` makes the order repeatable). LAB conversion runs in the graph, on whole
-    batches; the next batches are prepared while the model trains (prefetch).
+    instead, afresh each epoch. ``drop_grey`` leaves out near-grey pictures (no pixel of the
+    cut-out square with chroma of ``GREY_CHROMA`` or more), as the course's training sets do; it
+    tests whole batches, so a batch that held grey pictures comes out that much smaller than
+    ``batch_size``. ``shuffle`` reorders the files every epoch (``seed`` makes the order
+    repeatable). LAB conversion runs in the graph, on whole batches; the next batches are
+    prepared while the model trains (prefetch).
 
     ``cache``: ``False`` (read every file every epoch), ``True`` (keep the decoded, resized
-    pictures in memory as uint8 after the first epoch: about size * size * 4 bytes each, 16 kB at
-    64 px, so 10,000 pictures take 160 MB), or a file path (kept on disk there; delete those
+    pictures in memory as uint8 after the first epoch: 16 kB for a 4:3 picture at 64 px, so
+    10,000 pictures take 160 MB), or a file path (kept on disk there; delete those
     files when the folder or ``size`` changes, since they are reused as they are). With a cache,
     shuffling happens after it (all cached pictures in memory; at most 4096 for a file cache).
 
@@ -273,13 +272,14 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
             return tf.ensure_shape(rgb[top:top + size, left:left + size], (size, size, 3))
 
         pictures = pictures.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
+
     def encode(rgb):
         rgb = tf.image.convert_image_dtype(rgb, tf.float32)
         x, y = color.encode_pair(rgb, target, centers, stride)
         if not drop_grey:
             return x, y
-        # Whole batches at once, from the a*b* just computed where the target is a*b*: a tenth
-        # of the cost of testing every picture on its own.
+        # Whole batches at once, from the a*b* just computed where the target is a*b*: cheaper
+        # than a LAB conversion of every picture on its own before batching.
         chroma = tf.norm(y, axis=-1) * color.AB_SCALE if target == "ab" else color.chroma(color.rgb_to_lab(rgb))
         keep = tf.reduce_max(chroma, axis=(1, 2)) >= GREY_CHROMA
         return tf.boolean_mask(x, keep), tf.boolean_mask(y, keep)

@@ -1,0 +1,131 @@
+"""How fast the input pipeline feeds the tiny U-Net, and how training time grows with image
+size and data size, on this machine (issue 5, items 2 and 5).
+
+    .venv/bin/python benchmarks/scaling.py [--files 512] [--scenes 512]
+
+1. Pipeline: images per second that ``colorlab.data.folder_dataset`` delivers at 64 x 64 (batches
+   of 32, encoded L and a*b*) from a temporary folder of PNG files (160 x 120, toyworld scenes),
+   reading every file every epoch and from its in-memory cache, next to the images per second the
+   tiny U-Net consumes while training at 64 x 64 (batch 32) and the ratio of the two (the pipeline
+   should deliver at least 5 times what training consumes, so the model never waits for data).
+2. Scaling: images per second and seconds per epoch of the tiny U-Net at 32, 64 and 128 pixels,
+   on 1x and 2x the toyworld scenes (the second epoch, after tracing).
+
+Measured once: other processes sharing the CPU make every figure noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from colorlab import data, models, train
+
+SIZE = 64
+BATCH = 32
+
+
+def write_pictures(folder: Path, n: int, seed: int = 0) -> None:
+    """``n`` toyworld scenes as 160 x 120 PNG files."""
+    for start in range(0, n, 128):
+        scenes = data.toyworld(min(128, n - start), 160, seed=seed + start).images
+        for i, scene in enumerate(data.to_uint8(scenes[:, 20:140])):
+            Image.fromarray(scene).save(folder / f"scene_{start + i:05d}.png")
+
+
+def delivered(batches: tf.data.Dataset, epochs: int = 1) -> float:
+    """Images per second the pipeline yields over ``epochs`` passes (nothing consumes them)."""
+    count, start = 0, time.perf_counter()
+    for _ in range(epochs):
+        for x, _ in batches:
+            count += int(x.shape[0])  # grey pictures would drop out; toyworld has none
+    return count / (time.perf_counter() - start)
+
+
+def consumed(model, images, steps: int = 16) -> float:
+    """Images per second the model trains on, from in-memory batches, after warm-up."""
+    batches = train.training_data(model, images, BATCH).repeat()
+    model.fit(batches, steps_per_epoch=3, epochs=1, verbose=0)
+    start = time.perf_counter()
+    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+def fresh_unet():
+    tf.keras.backend.clear_session()
+    tf.keras.utils.set_random_seed(0)
+    model = models.build("unet")
+    model.compile(optimizer=tf.keras.optimizers.Adam(1e-3), loss="mae")
+    return model
+
+
+def pipeline_table(n_files: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        start = time.perf_counter()
+        write_pictures(folder, n_files)
+        print(f"{n_files} PNG files of 160 x 120 written in {time.perf_counter() - start:.1f} s\n")
+        plain = data.folder_dataset(folder, SIZE, batch_size=BATCH)
+        delivered(plain)  # warm-up: traces the pipeline's functions, reads the files into the OS cache
+        streamed = delivered(plain, epochs=2)
+        cached = data.folder_dataset(folder, SIZE, batch_size=BATCH, cache=True)
+        filling = delivered(cached)
+        from_cache = delivered(cached, epochs=3)
+        augmented = data.folder_dataset(folder, SIZE, batch_size=BATCH, cache=True, augment=True)
+        delivered(augmented)
+        augmented = delivered(augmented, epochs=3)
+        model = fresh_unet()
+        training = consumed(model, data.toyworld(512, SIZE, seed=0).images)
+        # End to end: the model trained straight from the folder, reading every file each epoch.
+        model = fresh_unet()
+        history = train.fit(model, folder, epochs=2, live=False, verbose=0)
+        end_to_end = n_files / history["seconds"][-1]
+
+    print(f"| {SIZE} x {SIZE}, batch {BATCH} | images/s | x what training consumes |")
+    print("|---|---|---|")
+    rows = [
+        ("folder_dataset, no cache (decode + resize every epoch)", streamed),
+        ("folder_dataset, cache=True, first epoch (fills the cache)", filling),
+        ("folder_dataset, cache=True, later epochs", from_cache),
+        ("folder_dataset, cache=True, augment=True (random crops, flips)", augmented),
+        ("tiny U-Net training (consumes, in-memory batches)", training),
+        ("tiny U-Net trained from the folder, no cache (end to end)", end_to_end),
+    ]
+    for label, speed in rows:
+        print(f"| {label} | {speed:.0f} | {speed / training:.1f} |")
+    print()
+
+
+def scaling_table(n_scenes: int) -> None:
+    print("| image size | scenes | train images/s | s per epoch |")
+    print("|---|---|---|---|")
+    for size in (32, 64, 128):
+        for n in (n_scenes, 2 * n_scenes):
+            scenes = data.toyworld(n, size, seed=0).images
+            model = fresh_unet()
+            history = train.fit(model, scenes, epochs=2, batch_size=BATCH, live=False, verbose=0)
+            seconds = history["seconds"][-1]  # the first epoch also traces the training step
+            print(f"| {size} | {n} | {n / seconds:.0f} | {seconds:.1f} |", flush=True)
+            del scenes
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=512, help="PNG files in the pipeline's folder")
+    parser.add_argument("--scenes", type=int, default=512, help="toyworld scenes at 1x data")
+    args = parser.parse_args()
+    tf.get_logger().setLevel("ERROR")  # AutoGraph's notes on the pipelines' lambdas are not figures
+    print(f"{os.cpu_count()} CPU cores visible; TensorFlow {tf.__version__}\n")
+    pipeline_table(args.files)
+    scaling_table(args.scenes)
+
+
+if __name__ == "__main__":
+    main()
