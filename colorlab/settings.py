@@ -33,11 +33,13 @@ _BUDGETS = {
     "09_vgg_transformer": {"n_train": (512, 64), "n_test": (64, 16), "size": (64, 32), "epochs": (20, 1),
                            "budget_s": (40, 6)},
     "10_loss_averaging": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (100, 1),
-                          "budget_s": (15, 3), "gan_budget_s": (30, 4)},
+                          "budget_s": (12, 3), "gan_budget_s": (40, 4), "mix_budget_s": (10, 2)},
+    "11_gan": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (200, 1),
+               "gan_budget_s": (40, 4), "failure_budget_s": (20, 3)},
     "07_unet": {"n_train": (1024, 96), "n_test": (128, 32), "size": (48, 32), "epochs": (5, 1),
                 "budget_s": (60, 8), "large": (192, 64)},
     "12_evaluation": {"n_train": (768, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
-                      "budget_s": (20, 2)},
+                      "budget_s": (30, 2)},
 }
 
 

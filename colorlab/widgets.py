@@ -265,7 +265,7 @@ class RealOrFake(widgets.VBox):
             return self._report()
         left, right = self.pair(len(self.fooled))
         self.left.value, self.right.value = _png(left, self.side), _png(right, self.side)
-        self.status.value = f"Pair {len(self.fooled) + 1} of {len(self.index)}: which one is the real photograph?"
+        self.status.value = f"Pair {len(self.fooled) + 1} of {len(self.index)}: which one has the real colours?"
 
     def figure(self, per_row: int = 5):
         """All pairs in one static picture, numbered, in the order and on the sides the widget shows them."""
