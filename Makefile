@@ -3,7 +3,8 @@
 #   make test    set up .venv (first time only) and run every test, lessons included (FAST mode)
 #   make course  re-execute every lesson in normal mode and store its outputs
 #   make budgets time every lesson (normal and FAST) and measure its peak memory
-#   make bench   every architecture's tiny preset: speed, GFLOP/s, quality after 60 s of training
+#   make bench   every architecture's tiny preset (speed, GFLOP/s, quality after 60 s) and seed
+#                presets' speed; loss averaging (lesson 10's table); input pipeline and scaling
 # Needs only Python 3.10-3.12 and make.
 
 # The first of these that really runs and is 3.10-3.12 (pyenv shims can exist and fail).
@@ -37,7 +38,8 @@ course: $(STAMP)
 		--ExecutePreprocessor.timeout=900 lessons/[0-9]*.ipynb
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/architectures.py
+	$(BIN)/python benchmarks/architectures.py --seed-presets
+	$(BIN)/python benchmarks/losses.py
 	$(BIN)/python benchmarks/scaling.py
 
 budgets: $(STAMP)

@@ -2,11 +2,14 @@
 and its share of the measured fp32 matmul peak, and held-out a*b* error after a fixed training
 budget on toyworld, next to the grayscale (a*b* = 0) baseline.
 
-    .venv/bin/python benchmarks/architectures.py [--budget 60] [names ...]
+    .venv/bin/python benchmarks/architectures.py [--budget 60] [--seed-presets] [names ...]
 
 Quality is scored on toyworld's *learnable* pixels (``Scenes.ambiguous`` is False) of 128
 held-out scenes, as mean |a*b* error| in CIELAB units of the full-resolution ``colorize`` output,
-so RGB models and classifiers are judged on the same footing as a*b* models.
+so RGB models and classifiers are judged on the same footing as a*b* models. "pipeline img/s" is
+what the input pipeline alone delivers for that model: far above "train img/s" means training is
+not waiting for data. The GFLOP/s of ``pix2pix`` count its generator only (its discriminator runs
+twice per step on top). ``--seed-presets`` adds every seed preset's training speed at its own size.
 """
 
 from __future__ import annotations
@@ -56,9 +59,38 @@ def images_per_second(model, images, steps: int = 12) -> float:
     return steps * BATCH / (time.perf_counter() - start)
 
 
+def pipeline_images_per_second(model, images, batches: int = 30) -> float:
+    """How fast the input pipeline alone delivers encoded training batches for ``model``."""
+    iterator = iter(train.training_data(model, images, BATCH).repeat())
+    next(iterator)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(iterator)
+    return batches * BATCH / (time.perf_counter() - start)
+
+
+def seed_preset_speeds(batch: int = 8, steps: int = 3) -> None:
+    """Training images/s of every seed preset at its own input size (most: 120 x 176)."""
+    print("\n| seed preset | input | params | train img/s |\n|---|---|---|---|")
+    for name in models.names():
+        tf.keras.backend.clear_session()
+        model = models.build(name, "seed", **({"weights": None} if name == "vgg_transformer" else {}))
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy" if models.predicts(model) == "classes" else "mae")
+        size = model.input_shape[1:3]
+        images = data.toyworld(batch * steps, max(size), seed=0).images[:, :size[0], :size[1]]
+        x, y = next(iter(train.training_data(model, images, batch)))
+        model.train_on_batch(x, y)  # the first step traces and compiles
+        start = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_batch(x, y)
+        print(f"| {name} | {size[0]} x {size[1]} | {model.count_params():,} | {steps * batch / (time.perf_counter() - start):.1f} |",
+              flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=60.0, help="training seconds per architecture")
+    parser.add_argument("--seed-presets", action="store_true", help="also time every seed preset at its own size")
     parser.add_argument("names", nargs="*", default=models.names())
     args = parser.parse_args()
 
@@ -69,8 +101,8 @@ def main():
     baseline = metrics.ab_mae(color.to_grey(held_out.images), held_out.images, learnable)
     print(f"fp32 matmul peak: {peak:.0f} GFLOP/s; {tf.config.threading.get_intra_op_parallelism_threads() or 'all'} threads")
     print(f"grayscale baseline, learnable pixels: a*b* MAE {baseline:.2f}\n")
-    print(f"| architecture | params | train img/s | GFLOP/s | % of peak | a*b* MAE after {args.budget:.0f} s | epochs |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"| architecture | params | train img/s | pipeline img/s | GFLOP/s | % of peak | a*b* MAE after {args.budget:.0f} s | epochs |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.names:
         tf.keras.backend.clear_session()
         tf.keras.utils.set_random_seed(0)
@@ -79,12 +111,15 @@ def main():
         model.compile(optimizer=tf.keras.optimizers.Adam(2e-3),
                       loss="sparse_categorical_crossentropy" if models.predicts(model) == "classes" else "mae")
         speed = images_per_second(model, train_set.images[:512])
+        delivery = pipeline_images_per_second(model, train_set.images[:512])
         achieved = speed * flops / 1e9
         history = train.fit(model, train_set.images, epochs=1000, budget_s=args.budget, learning_rate=2e-3,
                             live=False, verbose=0)
         error = metrics.ab_mae(train.colorize(model, held_out.images), held_out.images, learnable)
-        print(f"| {name} | {model.count_params():,} | {speed:.0f} | {achieved:.1f} | {100 * achieved / peak:.0f}% "
+        print(f"| {name} | {model.count_params():,} | {speed:.0f} | {delivery:.0f} | {achieved:.1f} | {100 * achieved / peak:.0f}% "
               f"| {error:.2f} | {len(history['loss'])} |", flush=True)
+    if args.seed_presets:
+        seed_preset_speeds()
 
 
 if __name__ == "__main__":

@@ -34,3 +34,6 @@ with _quiet_stderr():
     import tensorflow as _tf
 
     _tf.config.list_physical_devices("GPU")  # the CUDA probe, once, quietly
+    # Python-side warnings such as "5 out of the last 41 calls ... triggered tf.function retracing":
+    # expected when a lesson trains several small models in one kernel, and noise to a learner.
+    _tf.get_logger().setLevel("ERROR")

@@ -190,6 +190,15 @@ def chroma(lab):
     return tf.norm(lab[..., 1:], axis=-1)
 
 
+@_tensor_io
+def boost_saturation(rgb, a_gain=1.6, b_gain=2.0):
+    """Seed 004's fix for dull output: multiply a* by ``a_gain`` and b* by ``b_gain``, keep L*,
+    shrink back into the sRGB gamut. Cosmetic: it scales whatever colour is there, right or
+    wrong. Lesson 10 measures it."""
+    lab = rgb_to_lab(_check_channels(rgb, "boost_saturation"))
+    return lab_to_rgb(fit_to_gamut(lab * tf.constant([1.0, a_gain, b_gain], lab.dtype)))
+
+
 # ----------------------------------------------------------------------------------------------
 # Model encodings. Introduced in lesson 02 (data); every model lesson uses them.
 

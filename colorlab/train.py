@@ -50,7 +50,7 @@ class TrainingGuard(keras.callbacks.Callback):
     batches in a row, so the generator learns nothing more from it. ``reason`` keeps the message.
     Lesson 11."""
 
-    def __init__(self, d_floor: float = 0.02, patience: int = 50):
+    def __init__(self, d_floor: float = 0.02, patience: int = 30):
         super().__init__()
         self.d_floor, self.patience, self.reason, self.epoch, self.wins = d_floor, patience, None, 0, 0
 

@@ -1,0 +1,78 @@
+"""The conditional GAN (seed 003, pix2pix): its two networks, its training step, and that it
+trains, checkpoints and reloads through the same paths as every other model."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from colorlab import color, data, models, train
+from colorlab.models import pix2pix
+
+
+def conv_widths(model):
+    return [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)
+            and not isinstance(layer, keras.layers.Conv2DTranspose)]
+
+
+def test_seed_generator_follows_seed_003():
+    gan = models.build("pix2pix", "seed")
+    g = gan.generator
+    # Double convolutions 64 -> 1024 down, 512 -> 64 up, then the 1x1 a*b* head.
+    assert conv_widths(g) == [64, 64, 128, 128, 256, 256, 512, 512, 1024, 1024,
+                              512, 512, 256, 256, 128, 128, 64, 64, 2]
+    assert sum(isinstance(layer, keras.layers.Conv2DTranspose) for layer in g.layers) == 4
+    assert g.output_shape == (None, 256, 256, 2) and g.layers[-1].activation.__name__ == "tanh"
+    assert models.predicts(gan) == "ab" and gan.l1_weight == 100.0
+
+
+def test_seed_discriminator_judges_70_by_70_patches():
+    d = pix2pix.patch_discriminator((256, 256, 1))
+    assert conv_widths(d) == [64, 128, 256, 512, 1]
+    assert all(layer.kernel_size == (4, 4) for layer in d.layers if isinstance(layer, keras.layers.Conv2D))
+    L = tf.random.uniform((1, 256, 256, 1))
+    ab = tf.random.uniform((1, 256, 256, 2), -1, 1)
+    with tf.GradientTape() as tape:
+        tape.watch(ab)
+        logit = d([L, ab], training=False)[0, 16, 16, 0]  # one patch in the middle
+    seen = np.flatnonzero(np.abs(tape.gradient(logit, ab)[0]).sum(axis=(1, 2)) > 0)
+    assert seen.max() - seen.min() + 1 == 70  # the rows that can change that one logit
+
+
+def test_gan_trains_through_fit_and_checkpoints_both_networks(tmp_path):
+    images = data.toyworld(64, 32, seed=0).images
+    validation = data.toyworld(16, 32, seed=1).images
+    keras.utils.set_random_seed(0)
+    gan = models.build("pix2pix")
+    before_g = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    before_d = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    path = tmp_path / "gan.keras"
+    history = train.fit(gan, images, validation, epochs=2, live=False, verbose=0, checkpoint=path)
+    assert {"loss", "g_loss", "d_loss", "val_loss"} <= set(history) and len(history["loss"]) == 2
+    assert all(np.isfinite(history[key]).all() for key in ("loss", "g_loss", "d_loss", "val_loss"))
+    assert any(not np.allclose(b, w.numpy()) for b, w in zip(before_g, gan.generator.trainable_weights))
+    assert any(not np.allclose(b, w.numpy()) for b, w in zip(before_d, gan.discriminator.trainable_weights))
+
+    # The best epoch is on disk with both networks; reloaded, it is a Pix2Pix again.
+    best = int(np.argmin(history["val_loss"]))
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, pix2pix.Pix2Pix) and loaded.l1_weight == gan.l1_weight
+    assert len(loaded.discriminator.weights) == len(gan.discriminator.weights)
+    x = color.encode_input(validation)
+    assert np.isclose(loaded.evaluate(x, color.encode_pair(validation)[1], verbose=0), history["val_loss"][best], atol=1e-4)
+    assert train.colorize(loaded, validation).shape == validation.shape
+    assert not list(tmp_path.glob("*partial*"))
+
+
+def test_short_run_settings_slow_the_discriminator():
+    gan = pix2pix.for_short_runs(l1_weight=10.0, learning_rate=1e-3, d_ratio=0.1)
+    assert gan.l1_weight == 10.0
+    assert np.isclose(float(gan.d_optimizer.learning_rate), 1e-4) and np.isclose(float(gan.optimizer.learning_rate), 1e-3)
+
+
+def test_training_panel_trains_the_gan():
+    from colorlab.widgets import TrainPanel
+
+    panel = TrainPanel(architecture="pix2pix", n_images=32, epochs=1, size=32)
+    panel.train(background=False)
+    assert panel.model.name == "pix2pix_tiny" and panel.status.value.startswith("finished: 1 epochs")
+    assert panel.picture.value[:8] == b"\x89PNG\r\n\x1a\n"
