@@ -35,7 +35,7 @@ _BUDGETS = {
     # Lessons 10 and 11 train for a number of epochs, so their stored figures reproduce on any
     # machine; ``guard_s`` only caps a model's training time on a slow one.
     "10_loss_averaging": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (10, 1),
-                          "gan_epochs": (12, 1), "mix_epochs": (6, 1), "guard_s": (60, 20)},
+                          "gan_epochs": (12, 1), "photo_epochs": (3, 1), "guard_s": (60, 20)},
     "11_gan": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "gan_epochs": (12, 1),
                "failure_budget_s": (30, 3), "guard_s": (90, 20)},
     "13_scaling_up": {"file_size": (96, 64), "n_files": (256, 64), "size": (64, 32), "batches": (20, 4),
