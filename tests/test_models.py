@@ -81,7 +81,7 @@ def test_tiny_presets_are_small_and_keep_the_input_size(name):
 
 def test_every_architecture_is_registered_with_its_source():
     rows = {row["name"]: row for row in models.available()}
-    assert set(rows) == set(SEED_TABLES) | {"residual_unet", "ab_classifier", "vgg_transformer"}
+    assert set(rows) == set(SEED_TABLES) | {"residual_unet", "ab_classifier", "vgg_transformer", "pix2pix"}
     assert rows["unet"]["seed params"] == 1_092_099 and rows["unet"]["seed input"] == (120, 176)
     assert all(row["source"] for row in rows.values())
 
