@@ -86,7 +86,7 @@ class Pix2Pix(keras.Model):
         to pix2pix's Adam(2e-4, beta_1=0.5), and ``d_optimizer`` to a copy of ``optimizer``. A
         ``loss`` is ignored: the GAN's losses are fixed."""
         kwargs.pop("loss", None)
-        optimizer = optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        optimizer = keras.optimizers.get(optimizer) if optimizer else keras.optimizers.Adam(2e-4, beta_1=0.5)
         super().compile(optimizer=optimizer, **kwargs)
         self.d_optimizer = d_optimizer or optimizer.__class__.from_config(optimizer.get_config())
         self.d_optimizer.build(self.discriminator.trainable_variables)
