@@ -46,6 +46,23 @@ def test_stop_request_keeps_the_model_trained_so_far():
     assert any(not np.array_equal(a, b) for a, b in zip(before, weights_of(model)))
 
 
+def test_a_finished_fit_gives_its_training_graphs_back_and_training_can_go_on():
+    import gc
+
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    def training_graphs():
+        gc.collect()
+        return sum(isinstance(o, FuncGraph) and o.name == "one_step_on_data" for o in gc.get_objects())
+
+    held_before = training_graphs()
+    model = models.build("unet")
+    first = train.fit(model, SCENES.images[:64], HELD_OUT.images[:16], epochs=2, batch_size=16, learning_rate=3e-3, verbose=0)
+    assert training_graphs() == held_before  # neither the model nor TensorFlow's registry keeps them
+    second = train.fit(model, SCENES.images[:64], HELD_OUT.images[:16], epochs=2, batch_size=16, verbose=0)
+    assert second["val_loss"][-1] < first["val_loss"][0]  # the second fit continued from the first
+
+
 def test_seeded_runs_are_reproducible():
     runs = []
     for _ in range(2):
