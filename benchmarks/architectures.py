@@ -9,7 +9,9 @@ held-out scenes, as mean |a*b* error| in CIELAB units of the full-resolution ``c
 so RGB models and classifiers are judged on the same footing as a*b* models. "pipeline img/s" is
 what the input pipeline alone delivers for that model: far above "train img/s" means training is
 not waiting for data. The GFLOP/s of ``pix2pix`` count its generator only (its discriminator runs
-twice per step on top). ``--seed-presets`` adds every seed preset's training speed at its own size.
+twice per step on top). A training step counts as three forward passes (forward, then backward
+for activations and for weights), except for frozen parts such as ``vgg_transformer``'s VGG16,
+which only run forward. ``--seed-presets`` adds every seed preset's training speed at its own size.
 """
 
 from __future__ import annotations
@@ -42,13 +44,20 @@ def forward_flops(model) -> float:
     """Floating-point operations of one forward pass on one 64 x 64 image (TF's profiler)."""
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    shape = model.input_shape[1:3]
-    spec = tf.TensorSpec((1, *(SIZE if s is None else s for s in shape), 1), tf.float32)
+    *shape, channels = model.input_shape[1:]
+    spec = tf.TensorSpec((1, *(SIZE if s is None else s for s in shape), channels), tf.float32)
     concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
     graph = convert_variables_to_constants_v2(concrete).graph
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
     return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops
+
+
+def training_flops(model) -> float:
+    """Operations of one training step per image: three forward passes of what trains, one of
+    what is frozen (a frozen sub-model, such as a pretrained backbone, needs no backward pass)."""
+    frozen = sum(forward_flops(layer) for layer in model.layers if isinstance(layer, keras.Model) and not layer.trainable)
+    return 3 * forward_flops(model) - 2 * frozen
 
 
 class _StepClock(keras.callbacks.Callback):
@@ -118,7 +127,7 @@ def main():
         tf.keras.backend.clear_session()
         tf.keras.utils.set_random_seed(0)
         model = models.build(name)
-        flops = 3 * forward_flops(model)  # forward + backward is about three forward passes
+        flops = training_flops(model)
         model.compile(optimizer=tf.keras.optimizers.Adam(2e-3),
                       loss="sparse_categorical_crossentropy" if models.predicts(model) == "classes" else "mae")
         speed = images_per_second(model, train_set.images[:512])

@@ -22,14 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from architectures import BATCH, SIZE, images_per_second  # the same sizes and speed measurement
 from colorlab import data, models, train
-
-SIZE = 64
-BATCH = 32
 
 
 def write_pictures(folder: Path, n: int, seed: int = 0) -> None:
@@ -47,15 +44,6 @@ def delivered(batches: tf.data.Dataset, epochs: int = 1) -> float:
         for x, _ in batches:
             count += int(x.shape[0])  # grey pictures would drop out; toyworld has none
     return count / (time.perf_counter() - start)
-
-
-def consumed(model, images, steps: int = 16) -> float:
-    """Images per second the model trains on, from in-memory batches, after warm-up."""
-    batches = train.training_data(model, images, BATCH).repeat()
-    model.fit(batches, steps_per_epoch=3, epochs=1, verbose=0)
-    start = time.perf_counter()
-    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * BATCH / (time.perf_counter() - start)
 
 
 def fresh_unet():
@@ -82,7 +70,7 @@ def pipeline_table(n_files: int) -> None:
         delivered(augmented)
         augmented = delivered(augmented, epochs=3)
         model = fresh_unet()
-        training = consumed(model, data.toyworld(512, SIZE, seed=0).images)
+        training = images_per_second(model, data.toyworld(512, SIZE, seed=0).images)
         # End to end: the model trained straight from the folder, reading every file each epoch.
         model = fresh_unet()
         history = train.fit(model, folder, epochs=2, live=False, verbose=0)

@@ -21,6 +21,8 @@ from .models.classifiers import classes_of
 
 #: Where ``colorize`` runs models whose input size is free: the longer side, at most.
 INFER_SIDE = 256
+#: How many images ``colorize`` hands the model at a time (bounds its memory).
+INFER_BATCH = 16
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -393,7 +395,8 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE) -> np.ndarray:
     most ``side`` pixels on the longer side); its colour (a*b*, the a*b* of its RGB, or its
     classes decoded at the model's temperature) is upsampled to full size, recombined with the
     full-resolution L* of the input, and shrunk into the sRGB gamut where needed. Runs the model
-    with ``training=False``. ``images``: (H, W, 3) or (N, H, W, 3) RGB, or (H, W) grey.
+    with ``training=False``, ``INFER_BATCH`` images at a time (a frozen VGG16's activations for a
+    whole test set would take gigabytes). ``images``: (H, W, 3) or (N, H, W, 3) RGB, or (H, W) grey.
     """
     images = np.asarray(images)
     if images.dtype == np.uint8:
@@ -406,7 +409,7 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE) -> np.ndarray:
     height, width = batch.shape[1:3]
     work = _work_size(model, height, width, side)
     x = tf.image.resize(L / color.L_SCALE, work, antialias=True)
-    y = model(x, training=False).numpy()
+    y = np.concatenate([model(x[i:i + INFER_BATCH], training=False).numpy() for i in range(0, len(batch), INFER_BATCH)])
     kind = predicts(model)
     if kind == "ab":
         ab = y * color.AB_SCALE

@@ -125,6 +125,14 @@ def test_colorize_handles_fixed_size_models_batches_grey_and_uint8():
     np.testing.assert_allclose(train.colorize(model, uint8), train.colorize(model, batch[0]), atol=0.01)
 
 
+def test_colorize_runs_large_batches_in_chunks_that_keep_each_image_its_own_colours():
+    model = models.build("unet")
+    scenes = data.toyworld(train.INFER_BATCH + 5, size=32, seed=4).images
+    together = train.colorize(model, scenes)
+    np.testing.assert_allclose(together[-1], train.colorize(model, scenes[-1]), atol=1e-4)
+    np.testing.assert_allclose(together[3], train.colorize(model, scenes[3]), atol=1e-4)
+
+
 def test_fit_to_gamut_keeps_lightness_and_only_shrinks_what_does_not_fit():
     lab = np.array([[60.0, 40.0, 0.0], [90.0, -80.0, -80.0], [20.0, 0.0, 120.0]])
     fitted = color.fit_to_gamut(lab)
