@@ -28,7 +28,7 @@ VGG_MEAN = (103.939, 116.779, 123.68)
 PRESETS = {
     "seed": {"input_shape": (120, 176, 1), "heads": 4, "key_dim": 256, "ff_dim": 512, "scale": 1.0,
              "decoder": "seed", "weights": "imagenet", "output": "rgb", "bn_momentum": 0.99},
-    "tiny": {"input_shape": (64, 64, 1), "heads": 1, "key_dim": 32, "ff_dim": 64, "scale": 0.125,
+    "tiny": {"input_shape": (64, 64, 1), "heads": 1, "key_dim": 32, "ff_dim": 64, "scale": 0.0625,
              "decoder": "seed", "weights": "imagenet", "output": "rgb", "bn_momentum": TINY_BN_MOMENTUM},
 }
 
