@@ -261,17 +261,19 @@ def annealed_mean(probabilities, centers, temperature=None) -> np.ndarray:
     mean: T = 1 is the plain mean (safe, desaturated), T -> 0 the mode (vivid, noisy); they use
     T = 0.38. ``temperature=None`` takes the mode exactly.
     """
-    p = np.asarray(probabilities, np.float64)
+    p = np.asarray(probabilities, np.float32)
     centers = _require_centers(centers)
     if temperature is None:
         return centers[np.argmax(p, axis=-1)]
     if temperature <= 0:
         raise ValueError(f"temperature must be positive (or None for the mode), got {temperature}")
-    logits = np.log(np.maximum(p, 1e-12)) / temperature
-    logits -= logits.max(axis=-1, keepdims=True)
-    weights = np.exp(logits)
+    weights = np.maximum(p, 1e-12)  # float32, worked on in place: (pixels x classes) can be large
+    np.log(weights, out=weights)
+    weights /= temperature
+    weights -= weights.max(axis=-1, keepdims=True)
+    np.exp(weights, out=weights)
     weights /= weights.sum(axis=-1, keepdims=True)
-    return (weights @ centers).astype(np.float32)
+    return weights @ centers
 
 
 @_tensor_io

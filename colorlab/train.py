@@ -393,7 +393,8 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE) -> np.ndarray:
     """Colour image(s) of any size with ``model``; returns float32 RGB of the input's height and
     width. The model sees the image's L* at its own input size (or, for free-size models, at
     most ``side`` pixels on the longer side); its colour (a*b*, the a*b* of its RGB, or its
-    classes decoded at the model's temperature) is upsampled to full size, recombined with the
+    classes decoded at the model's temperature once their probabilities are upsampled to that
+    input size) is upsampled to full size, recombined with the
     full-resolution L* of the input, and shrunk into the sRGB gamut where needed. Runs the model
     with ``training=False``, ``INFER_BATCH`` images at a time (a frozen VGG16's activations for a
     whole test set would take gigabytes). ``images``: (H, W, 3) or (N, H, W, 3) RGB, or (H, W) grey.
@@ -417,10 +418,19 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE) -> np.ndarray:
         ab = color.rgb_to_lab(np.clip(y, 0, 1))[..., 1:]  # its lightness is replaced by the input's
     else:
         centers, temperature = classes_of(model)
-        ab = color.annealed_mean(y, centers, temperature)
+        ab = np.stack([color.annealed_mean(_upsampled(p, work), centers, temperature) for p in y])
     ab = tf.image.resize(ab, (height, width), method="bilinear").numpy()
     rgb = color.lab_to_rgb(color.fit_to_gamut(np.concatenate([L, ab], axis=-1)))
     return rgb[0] if single else rgb
+
+
+def _upsampled(probabilities: np.ndarray, size) -> np.ndarray:
+    """One image's class probabilities brought to ``size`` before decoding, so a pixel at the edge
+    of a pink object on green grass gets pink or green, not their greyish average (one image at a
+    time: 256 x 256 pixels x 261 classes is already 68 MB)."""
+    if probabilities.shape[:2] == tuple(size):
+        return probabilities
+    return tf.image.resize(probabilities, size, method="bilinear").numpy()
 
 
 def _work_size(model: keras.Model, height: int, width: int, side: int) -> tuple[int, int]:

@@ -137,6 +137,24 @@ def test_colorize_runs_large_batches_in_chunks_that_keep_each_image_its_own_colo
     np.testing.assert_allclose(together[3], train.colorize(model, scenes[3]), atol=1e-4)
 
 
+def test_a_classifier_is_decoded_at_its_input_size_so_edges_keep_one_colour_not_a_blend():
+    from colorlab.models.classifiers import PaletteSoftmax
+
+    # Class 0 (pink) where the picture is light, class 1 (teal) where it is dark, decided on
+    # 4 x 4 blocks like the ab classifier; the edge at column 14 runs through a block.
+    inputs = keras.Input((None, None, 1))
+    to_logits = keras.layers.Conv2D(2, 1)  # 200 (L/100 - 0.55) and its opposite
+    logits = to_logits(keras.layers.AveragePooling2D(4)(inputs))
+    to_logits.set_weights([np.array([[[[200.0, -200.0]]]]), np.array([-110.0, 110.0])])
+    model = keras.Model(inputs, PaletteSoftmax([[30.0, 0.0], [-30.0, 0.0]], temperature=None)(logits))
+    L = np.full((32, 32), 50.0, np.float32)
+    L[:, :14] = 60.0
+    rgb = color.lab_to_rgb(np.stack([L, np.zeros_like(L), np.zeros_like(L)], -1))
+    a = rgb2lab(train.colorize(model, rgb))[..., 1]
+    assert np.abs(a).min() > 25  # every pixel pink or teal; decoding after upsampling blends to grey
+    assert (a[:, 0] > 25).all() and (a[:, -1] < -25).all()
+
+
 def test_fit_to_gamut_keeps_lightness_and_only_shrinks_what_does_not_fit():
     lab = np.array([[60.0, 40.0, 0.0], [90.0, -80.0, -80.0], [20.0, 0.0, 120.0]])
     fitted = color.fit_to_gamut(lab)
