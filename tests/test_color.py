@@ -49,9 +49,13 @@ def test_any_leading_shape_and_numpy_or_tensor_in_and_out():
 
 
 def test_uint8_input_is_scaled():
-    pixels = (RANDOM_RGB * 255).astype(np.uint8)
+    levels = np.arange(256, dtype=np.uint8)  # every 8-bit value in every channel: tensors use a table
+    every_level = np.stack([levels, levels[::-1], np.roll(levels, 85)], -1)
+    pixels = np.concatenate([(RANDOM_RGB * 255).astype(np.uint8), every_level])
     np.testing.assert_allclose(color.rgb_to_lab(pixels), rgb2lab(pixels), atol=1e-3)
     np.testing.assert_allclose(color.rgb_to_lab(tf.constant(pixels)), rgb2lab(pixels), atol=1e-3)
+    with pytest.raises(ValueError, match="last axis of size 3"):
+        color.rgb_to_lab(tf.zeros((4, 4, 4), tf.uint8))
 
 
 def test_wrong_channel_count_is_a_clear_error():

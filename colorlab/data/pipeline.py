@@ -157,10 +157,12 @@ def dataset(images: np.ndarray, target: str = "ab", batch_size: int = 32, shuffl
     data = tf.data.Dataset.from_tensor_slices(to_uint8(images))
     if shuffle:
         data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    data = data.batch(batch_size).map(lambda rgb: tf.image.convert_image_dtype(rgb, tf.float32))
+    data = data.batch(batch_size)
     if augment:
         layers = augmentation(seed)
-        data = data.map(lambda rgb: tf.clip_by_value(layers(rgb, training=True), 0.0, 1.0))
+        data = data.map(lambda rgb: tf.clip_by_value(
+            layers(tf.image.convert_image_dtype(rgb, tf.float32), training=True), 0.0, 1.0))
+    # 8-bit batches go to the LAB conversion as they are: it looks their gamma up in a table.
     data = data.map(lambda rgb: color.encode_pair(rgb, target, centers, stride), num_parallel_calls=tf.data.AUTOTUNE)
     if class_weights is not None:
         weights = tf.constant(np.asarray(class_weights, np.float32))
@@ -198,16 +200,16 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
     class indices into ``centers`` at 1/``stride`` resolution (``colorlab.color.encode_pair``),
     and with ``class_weights`` a per-pixel weight as third element.
 
-    Each file is read and decoded in parallel (``tf.io.decode_image``: grey, palette and RGBA
-    become RGB, an animated GIF gives its first frame), its shorter side resized to ``size``
-    (antialiased) and its centre cut out. With ``augment``, the shorter side goes to 9/8 of
-    ``size`` and a random ``size`` x ``size`` window, randomly mirrored left-right, is cut out
-    instead, afresh each epoch. ``drop_grey`` leaves out near-grey pictures (no pixel of the
+    Each file is read and decoded in parallel (``tf.io.decode_image``: grey, palette and RGBA become
+    RGB, an animated GIF gives its first frame), its shorter side resized to ``size`` (by pixel
+    averaging when it shrinks) and its centre cut out. With ``augment``, the shorter side goes to
+    9/8 of ``size`` and a random ``size`` x ``size`` window, randomly mirrored left-right, is cut
+    out instead, afresh each epoch. ``drop_grey`` leaves out near-grey pictures (no pixel of the
     cut-out square with chroma of ``GREY_CHROMA`` or more), as the course's training sets do; it
     tests whole batches, so a batch that held grey pictures comes out that much smaller than
     ``batch_size``. ``shuffle`` reorders the files every epoch (``seed`` makes the order
-    repeatable). LAB conversion runs in the graph, on whole batches; the next batches are
-    prepared while the model trains (prefetch).
+    repeatable). LAB conversion runs in the graph, on whole batches; the next batches are prepared
+    while the model trains (prefetch).
 
     ``cache``: ``False`` (read every file every epoch), ``True`` (keep the decoded, resized
     pictures in memory as uint8 after the first epoch: 16 kB for a 4:3 picture at 64 px, so
@@ -242,7 +244,10 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
         shape = tf.cast(tf.shape(rgb)[:2], tf.float32)
         scale = side / tf.reduce_min(shape)
         new = tf.maximum(side, tf.cast(tf.round(shape * scale), tf.int32))
-        resized = tf.image.resize(rgb, new, antialias=True)
+        # Shrinking averages the pixels each new one covers ("area": antialiased, and twice as
+        # fast as antialiased bilinear); the rare picture smaller than ``side`` is interpolated.
+        resized = tf.cond(scale < 1, lambda: tf.image.resize(rgb, new, method="area"),
+                          lambda: tf.image.resize(rgb, new, method="bilinear"))
         return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
 
     files = tf.data.Dataset.from_tensor_slices(paths)
@@ -274,8 +279,7 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
         pictures = pictures.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
 
     def encode(rgb):
-        rgb = tf.image.convert_image_dtype(rgb, tf.float32)
-        x, y = color.encode_pair(rgb, target, centers, stride)
+        x, y = color.encode_pair(rgb, target, centers, stride)  # uint8: the fastest conversion
         if not drop_grey:
             return x, y
         # Whole batches at once, from the a*b* just computed where the target is a*b*: cheaper
