@@ -11,12 +11,14 @@ what the input pipeline alone delivers for that model: far above "train img/s" m
 not waiting for data. The GFLOP/s of ``pix2pix`` count its generator only (its discriminator runs
 twice per step on top). A training step counts as three forward passes (forward, then backward
 for activations and for weights), except for frozen parts such as ``vgg_transformer``'s VGG16,
-which only run forward. ``--seed-presets`` adds every seed preset's training speed at its own size.
+which only run forward. Training speed is the median of three measurements. ``--seed-presets``
+adds every seed preset's training speed at its own size.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import keras
@@ -26,6 +28,8 @@ from colorlab import color, data, metrics, models, train
 
 SIZE = 64
 BATCH = 32
+#: Speeds are the median of this many measurements (this machine is shared, so each one is noisy).
+REPEATS = 3
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
@@ -79,6 +83,11 @@ def images_per_second(model, images, warm_up: int = 5, steps: int = 20) -> float
     return steps * BATCH / (clock.ends[-1] - clock.ends[warm_up - 1])
 
 
+def median_of(measure, repeats: int = REPEATS) -> float:
+    """The median of ``repeats`` calls of ``measure()``: one figure a neighbour's burst cannot make."""
+    return statistics.median(measure() for _ in range(repeats))
+
+
 def pipeline_images_per_second(model, images, batches: int = 30) -> float:
     """How fast the input pipeline alone delivers encoded training batches for ``model``."""
     iterator = iter(train.training_data(model, images, BATCH).repeat())
@@ -130,7 +139,7 @@ def main():
         flops = training_flops(model)
         model.compile(optimizer=tf.keras.optimizers.Adam(2e-3),
                       loss="sparse_categorical_crossentropy" if models.predicts(model) == "classes" else "mae")
-        speed = images_per_second(model, train_set.images[:512])
+        speed = median_of(lambda: images_per_second(model, train_set.images[:512]))
         delivery = pipeline_images_per_second(model, train_set.images[:512])
         achieved = speed * flops / 1e9
         if args.budget <= 0:  # speed only

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -28,11 +27,8 @@ from pathlib import Path
 import tensorflow as tf
 from PIL import Image
 
-from architectures import BATCH, SIZE, images_per_second  # the same sizes and speed measurement
+from architectures import BATCH, SIZE, images_per_second, median_of  # the same sizes and measurements
 from colorlab import data, models, train
-
-#: Steady-state figures are the median of this many measurements (this machine is shared).
-REPEATS = 3
 
 
 def write_pictures(folder: Path, n: int, suffix: str = ".jpg", seed: int = 0) -> None:
@@ -51,11 +47,6 @@ def delivered(batches: tf.data.Dataset, epochs: int = 1) -> float:
         for x, _ in batches:
             count += int(x.shape[0])  # grey pictures would drop out; toyworld has none
     return count / (time.perf_counter() - start)
-
-
-def median_of(measure, repeats: int = REPEATS) -> float:
-    """The median of ``repeats`` calls of ``measure()``: one figure a neighbour's burst cannot make."""
-    return statistics.median(measure() for _ in range(repeats))
 
 
 def fresh_unet():
