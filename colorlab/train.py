@@ -394,10 +394,10 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE) -> np.ndarray:
     width. The model sees the image's L* at its own input size (or, for free-size models, at
     most ``side`` pixels on the longer side); its colour (a*b*, the a*b* of its RGB, or its
     classes decoded at the model's temperature once their probabilities are upsampled to that
-    input size) is upsampled to full size, recombined with the
-    full-resolution L* of the input, and shrunk into the sRGB gamut where needed. Runs the model
-    with ``training=False``, ``INFER_BATCH`` images at a time (a frozen VGG16's activations for a
-    whole test set would take gigabytes). ``images``: (H, W, 3) or (N, H, W, 3) RGB, or (H, W) grey.
+    input size) is upsampled to full size, recombined with the full-resolution L* of the input,
+    and shrunk into the sRGB gamut where needed. Runs the model with ``training=False``,
+    ``INFER_BATCH`` images at a time (a frozen VGG16's activations for a whole test set would take
+    gigabytes). ``images``: (H, W, 3) or (N, H, W, 3) RGB, or (H, W) grey.
     """
     images = np.asarray(images)
     if images.dtype == np.uint8:

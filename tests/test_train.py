@@ -4,6 +4,7 @@ import pytest
 from skimage.color import rgb2lab
 
 from colorlab import color, data, models, train
+from colorlab.models.classifiers import PaletteSoftmax
 
 SCENES = data.toyworld(256, size=32, seed=0)
 HELD_OUT = data.toyworld(48, size=32, seed=1)
@@ -138,8 +139,6 @@ def test_colorize_runs_large_batches_in_chunks_that_keep_each_image_its_own_colo
 
 
 def test_a_classifier_is_decoded_at_its_input_size_so_edges_keep_one_colour_not_a_blend():
-    from colorlab.models.classifiers import PaletteSoftmax
-
     # Class 0 (pink) where the picture is light, class 1 (teal) where it is dark, decided on
     # 4 x 4 blocks like the ab classifier; the edge at column 14 runs through a block.
     inputs = keras.Input((None, None, 1))
@@ -151,7 +150,7 @@ def test_a_classifier_is_decoded_at_its_input_size_so_edges_keep_one_colour_not_
     L[:, :14] = 60.0
     rgb = color.lab_to_rgb(np.stack([L, np.zeros_like(L), np.zeros_like(L)], -1))
     a = rgb2lab(train.colorize(model, rgb))[..., 1]
-    assert np.abs(a).min() > 25  # every pixel pink or teal; decoding after upsampling blends to grey
+    assert np.abs(a).min() > 25  # every pixel pink or teal: upsampling decoded colours greys the edge
     assert (a[:, 0] > 25).all() and (a[:, -1] < -25).all()
 
 
