@@ -1,8 +1,12 @@
 """colorlab: the helper library of the colorlab course on deep-learning image colorization.
 
-Modules: ``color`` (colour spaces and encodings), ``data`` (toyworld, photos, your own images,
+Modules: ``color`` (color spaces and encodings), ``data`` (toyworld, photos, your own images,
 preprocessing), ``models`` (one builder per architecture), ``plot`` (the lessons' figures),
-``widgets`` (interactive tools) and ``settings`` (run sizes, FAST mode).
+``widgets`` (interactive tools) and ``settings`` (run sizes, FAST mode). ``quiet()`` hides
+TensorFlow's start-up noise; every lesson calls it first.
+
+``import colorlab`` changes nothing in your process: no environment variable, no logger, and
+TensorFlow is imported only by the modules that need it.
 """
 
 import os
@@ -13,9 +17,8 @@ __version__ = "0.1.0"
 
 
 @contextmanager
-def _quiet_stderr():
-    """Send file descriptor 2 to /dev/null: TensorFlow's C++ start-up messages (oneDNN, CUDA
-    probing) are written there before any logging setting applies, and land in every notebook."""
+def _stderr_to_devnull():
+    """Send file descriptor 2 to /dev/null, and back afterwards."""
     sys.stderr.flush()
     saved = os.dup(2)
     with open(os.devnull, "w") as devnull:
@@ -27,13 +30,19 @@ def _quiet_stderr():
         os.close(saved)
 
 
-# 3 also hides TensorFlow's C++ "error" notes about kernel fallbacks (oneDNN and int32, for one);
-# real failures still raise Python exceptions.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-with _quiet_stderr():
-    import tensorflow as _tf
+def quiet() -> None:
+    """Import TensorFlow without its start-up noise; call it first, before anything imports it.
 
-    _tf.config.list_physical_devices("GPU")  # the CUDA probe, once, quietly
-    # Python-side warnings such as "5 out of the last 41 calls ... triggered tf.function retracing":
-    # expected when a lesson trains several small models in one kernel, and noise to a learner.
-    _tf.get_logger().setLevel("ERROR")
+    Hides what a learner cannot act on: the C++ start-up log (oneDNN notes, CUDA probing, kernel
+    fallbacks), which TensorFlow writes to file descriptor 2 before any Python setting applies,
+    and the Python logger's warnings such as tf.function retracing, expected when a lesson trains
+    several small models in one kernel. Real failures still raise exceptions. Sets
+    ``TF_CPP_MIN_LOG_LEVEL=3`` unless it is already set, and TensorFlow's logger to ERROR. Calling
+    it again changes nothing. Introduced in lesson 00.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _stderr_to_devnull():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")  # the CUDA probe: it runs once, and here, silenced
+    tf.get_logger().setLevel("ERROR")
