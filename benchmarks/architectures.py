@@ -127,7 +127,7 @@ def main():
     train_set = data.toyworld(2048, SIZE, seed=0)
     held_out = data.toyworld(128, SIZE, seed=1)
     learnable = ~held_out.ambiguous
-    baseline = metrics.ab_mae(color.to_grey(held_out.images), held_out.images, learnable)
+    baseline = metrics.ab_mae(color.to_gray(held_out.images), held_out.images, learnable)
     print(f"fp32 matmul peak: {peak:.0f} GFLOP/s; {tf.config.threading.get_intra_op_parallelism_threads() or 'all'} threads")
     print(f"grayscale baseline, learnable pixels: a*b* MAE {baseline:.2f}\n")
     print(f"| architecture | params | train img/s | pipeline img/s | GFLOP/s | % of peak | a*b* MAE after {args.budget:.0f} s | epochs |")

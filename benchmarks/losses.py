@@ -29,7 +29,7 @@ def main():
     validation = data.toyworld(64, args.size, seed=1)
     test = data.toyworld(256, args.size, seed=2)
     diamonds, learnable = test.ambiguous, ~test.ambiguous
-    truth = metrics.chroma(test.images, diamonds)
+    truth = metrics.mean_chroma(test.images, diamonds)
 
     def fit(model, **options):
         train.fit(model, train_set.images, validation.images, epochs=10_000, budget_s=args.budget, live=False,
@@ -59,13 +59,13 @@ def main():
         rows[f"ab classifier, {'mode' if t is None else f'T = {t}'}"] = train.colorize(classifier, test.images)
 
     print(f"toyworld {args.size} px, {args.budget:.0f} s of training each; truth's diamond chroma {truth:.1f}; "
-          f"grayscale baseline's learnable a*b* error {metrics.mae(color.to_grey(test.images), test.images, learnable):.2f}\n")
+          f"grayscale baseline's learnable a*b* error {metrics.mae(color.to_gray(test.images), test.images, learnable):.2f}\n")
     print("| model | diamond chroma | % of truth | learnable a*b* MAE | CIEDE2000 | colourfulness ratio |")
     print("|---|---|---|---|---|---|")
     for name, result in rows.items():
-        chroma = metrics.chroma(result, diamonds)
+        chroma = metrics.mean_chroma(result, diamonds)
         print(f"| {name} | {chroma:.1f} | {chroma / truth:.0%} | {metrics.mae(result, test.images, learnable):.2f} "
-              f"| {metrics.ciede2000(result, test.images):.2f} | {metrics.colourfulness_ratio(result, test.images):.2f} |")
+              f"| {metrics.ciede2000(result, test.images):.2f} | {metrics.colorfulness_ratio(result, test.images):.2f} |")
 
 
 if __name__ == "__main__":

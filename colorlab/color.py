@@ -1,6 +1,6 @@
 """Colour maths: RGB <-> CIELAB, luma, model encodings, colour difference and colourfulness.
 
-Conventions (DESIGN.md, "Data contract"), defined here once for the library, lessons and tests:
+Conventions (the data contract of CONTRIBUTING.md), defined here once for the library, lessons and tests:
 
 * images are float RGB in [0, 1], channels last;
 * CIELAB is D65 / 2-degree, L in [0, 100], a and b roughly in [-128, 127], the same numbers as
@@ -185,10 +185,10 @@ def luma(rgb, weights="rec601"):
 
 
 @_tensor_io
-def to_grey(rgb):
+def to_gray(rgb):
     """The same image(s) with a* = b* = 0: what a greyscale photo shows, and what the grayscale
     baseline "predicts". Introduced in lesson 01."""
-    lab = rgb_to_lab(_check_channels(rgb, "to_grey"))
+    lab = rgb_to_lab(_check_channels(rgb, "to_gray"))
     return lab_to_rgb(lab * tf.constant([1.0, 0.0, 0.0], lab.dtype))
 
 
@@ -319,7 +319,7 @@ def delta_e(lab1, lab2, method="ciede2000"):
     return functions[method](np.asarray(lab1), np.asarray(lab2), channel_axis=-1)
 
 
-def colourfulness(rgb, mask=None):
+def colorfulness(rgb, mask=None):
     """Hasler & Suesstrunk (2003) colourfulness M^(3) of image(s) (..., H, W, 3) in [0, 1].
 
     Computed on 0-255 sRGB values as in the paper: with rg = R - G and yb = (R + G) / 2 - B,
@@ -329,13 +329,13 @@ def colourfulness(rgb, mask=None):
     """
     rgb = _as_float_array(rgb) * 255.0
     if rgb.ndim < 3 or rgb.shape[-1] != 3:
-        raise ValueError(f"colourfulness needs (..., H, W, 3) images, got shape {rgb.shape}")
+        raise ValueError(f"colorfulness needs (..., H, W, 3) images, got shape {rgb.shape}")
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     rg, yb = r - g, 0.5 * (r + g) - b
     weight = np.ones(rg.shape) if mask is None else np.broadcast_to(mask, rg.shape).astype(float)
     count = weight.sum(axis=(-2, -1))
     if np.any(count == 0):
-        raise ValueError("colourfulness: the mask selects no pixel in at least one image")
+        raise ValueError("colorfulness: the mask selects no pixel in at least one image")
 
     def mean(v):
         return (v * weight).sum(axis=(-2, -1)) / count

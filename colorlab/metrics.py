@@ -1,13 +1,14 @@
-"""How good is a colorization? Error, similarity and colourfulness figures for batches of RGB
+"""How good is a colorization? Error, similarity and colorfulness figures for batches of RGB
 images (N, H, W, 3) or single images (H, W, 3) in [0, 1], always read next to two baselines
-(``baselines``): grayscale (predict no colour) and mean-ab (predict one average colour).
+(``baselines``): grayscale (predict no colour) and mean-ab (predict one average colour). Why, and
+what the course expects of each figure: "Measuring color" in CONTRIBUTING.md.
 
 Every function takes an optional boolean pixel ``mask`` broadcastable to (N, H, W), e.g.
-``toyworld``'s ``ambiguous``. Two kinds of average (DESIGN.md, "Measuring colour honestly"):
+``toyworld``'s ``ambiguous``. Two kinds of average:
 
 * pixel figures (``mae``, ``mse``, ``ciede2000``, ``accuracy_within``, ``accuracy_curve``,
-  ``chroma``) pool every selected pixel of every image;
-* image figures (``psnr``, ``ssim``, ``colourfulness``) are computed per image, as
+  ``mean_chroma``) pool every selected pixel of every image;
+* image figures (``psnr``, ``ssim``, ``colorfulness``) are computed per image, as
   scikit-image does for one image, then averaged over the images in which the mask selects
   at least one pixel.
 
@@ -119,10 +120,10 @@ def accuracy_curve(pred, true, thresholds=AUC_THRESHOLDS, mask=None) -> np.ndarr
     return np.searchsorted(distance, np.asarray(thresholds, float), side="right") / len(distance)
 
 
-def chroma(images, mask=None) -> float:
+def mean_chroma(images, mask=None) -> float:
     """Mean chroma C*ab of the selected pixels: how far from grey, on average. Lesson 12."""
-    images = _images(images, "chroma")
-    return float(color.chroma(color.rgb_to_lab(images[_mask(mask, images.shape[:-1], "chroma")])).mean())
+    images = _images(images, "mean_chroma")
+    return float(color.chroma(color.rgb_to_lab(images[_mask(mask, images.shape[:-1], "mean_chroma")])).mean())
 
 
 def chroma_histogram(images, bins=CHROMA_BINS, mask=None, density=False) -> tuple[np.ndarray, np.ndarray]:
@@ -172,24 +173,24 @@ def ssim(pred, true, mask=None) -> float:
     return float(np.mean(values))
 
 
-def colourfulness(images, mask=None) -> float:
-    """Mean over images of Hasler & Suesstrunk's colourfulness (``color.colourfulness``: 0 grey,
+def colorfulness(images, mask=None) -> float:
+    """Mean over images of Hasler & Suesstrunk's colourfulness (``color.colorfulness``: 0 grey,
     about 33 moderately, 59 quite, 109 extremely colourful). Lesson 12."""
-    images = _images(images, "colourfulness")
-    mask = _mask(mask, images.shape[:-1], "colourfulness")
+    images = _images(images, "colorfulness")
+    mask = _mask(mask, images.shape[:-1], "colorfulness")
     keep = mask.any(axis=(1, 2))
-    return float(color.colourfulness(images[keep], mask[keep]).mean())
+    return float(color.colorfulness(images[keep], mask[keep]).mean())
 
 
-def colourfulness_ratio(pred, true, mask=None) -> float:
-    """r = CF(pred) / CF(true), the ratio of the two mean ``colourfulness`` values (a ratio of
+def colorfulness_ratio(pred, true, mask=None) -> float:
+    """r = CF(pred) / CF(true), the ratio of the two mean ``colorfulness`` values (a ratio of
     means: a near-grey true image cannot blow it up). Under 1 is washed out, above over-saturated;
-    L2 regression typically gives r <= 0.6 (DESIGN.md). Lesson 12."""
-    pred, true = _pair(pred, true, "colourfulness_ratio")
-    reference = colourfulness(true, mask)
+    0.8 to 1.2 looks natural. Lesson 12."""
+    pred, true = _pair(pred, true, "colorfulness_ratio")
+    reference = colorfulness(true, mask)
     if reference < 0.1:  # grey up to rounding; "slightly colourful" is about 15
-        raise ValueError("colourfulness_ratio: the true images have no colour, so no ratio can be taken")
-    return colourfulness(pred, mask) / reference
+        raise ValueError("colorfulness_ratio: the true images have no colour, so no ratio can be taken")
+    return colorfulness(pred, mask) / reference
 
 
 # ----------------------------------------------------------------------------------------------
@@ -204,8 +205,8 @@ REPORT_LABELS = {
     "auc": "AuC of ab accuracy 0-150",
     "psnr": "PSNR dB (rewards grey)",
     "ssim": "SSIM (rewards grey)",
-    "colourfulness_ratio": "colourfulness ratio (1 ideal)",
-    "chroma": "mean chroma",
+    "colorfulness_ratio": "colourfulness ratio (1 ideal)",
+    "mean_chroma": "mean chroma",
 }
 
 
@@ -219,15 +220,15 @@ def report(pred, true, mask=None) -> dict[str, float]:
         "auc": float(accuracy_curve(pred, true, mask=mask).mean()),
         "psnr": psnr(pred, true, mask),
         "ssim": ssim(pred, true, mask),
-        "colourfulness_ratio": colourfulness_ratio(pred, true, mask),
-        "chroma": chroma(pred, mask),
+        "colorfulness_ratio": colorfulness_ratio(pred, true, mask),
+        "mean_chroma": mean_chroma(pred, mask),
     }
 
 
 def baselines(true, mask=None) -> dict[str, np.ndarray]:
     """What a model must beat, as RGB images shaped like ``true``:
 
-    * ``"grayscale"``: every pixel keeps its L* and gets a* = b* = 0 (``color.to_grey``);
+    * ``"grayscale"``: every pixel keeps its L* and gets a* = b* = 0 (``color.to_gray``);
     * ``"mean-ab"``: every pixel keeps its L* and gets the mean a*b* of ``true``'s selected
       pixels (the whole evaluation set, pooled), shrunk into sRGB's gamut keeping L*
       (``color.fit_to_gamut``): the best single colour for MSE.
@@ -238,7 +239,7 @@ def baselines(true, mask=None) -> dict[str, np.ndarray]:
     mean_ab = lab[_mask(mask, images.shape[:-1], "baselines")][:, 1:].mean(axis=0)
     lab[..., 1:] = mean_ab
     shape = np.shape(true)
-    return {"grayscale": color.to_grey(images).reshape(shape),
+    return {"grayscale": color.to_gray(images).reshape(shape),
             "mean-ab": color.lab_to_rgb(color.fit_to_gamut(lab)).reshape(shape)}
 
 

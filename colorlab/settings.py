@@ -1,9 +1,9 @@
 """Run sizes for every lesson, in one place.
 
-A lesson asks ``budget("lesson-name")`` for its numbers (images, epochs, image size, ...). With the
-environment variable ``COLORLAB_FAST=1`` (set by the tests) each number drops to its FAST value, so
-FAST mode changes how much work is done, never which code runs. Normal runs are sized for a
-2-core, 2 GB Binder box (DESIGN.md budgets: <= 3 min and <= 1.5 GB per lesson).
+A lesson asks ``sizes("lesson-name")`` for its numbers (images, epochs, image size, ...; a name
+ending in ``_s`` is seconds). With the environment variable ``COLORLAB_FAST=1`` (set by the tests)
+each number drops to its FAST value, so FAST mode changes how much work is done, never which code
+runs. Normal runs are sized for a 2-core, 2 GB Binder box: see the budgets in CONTRIBUTING.md.
 
 Introduced in lesson 00.
 """
@@ -16,7 +16,7 @@ from types import SimpleNamespace
 FAST = os.environ.get("COLORLAB_FAST", "0").strip().lower() not in ("", "0", "false", "no")
 
 # name -> {setting: (normal value, FAST value)}
-_BUDGETS = {
+_SIZES = {
     "00_start_here": {"n_train": (1024, 128), "n_test": (128, 32), "size": (64, 32), "epochs": (5, 1)},
     "01_color_spaces": {"photo_size": (192, 96)},
     "02_data": {"n_scenes": (1000, 200), "augment_to": (505, 505)},
@@ -66,8 +66,8 @@ def check_environment() -> str:
     return f"colorlab {__version__} | TensorFlow {tf.__version__} | Keras {keras.__version__} | {device} | {mode}"
 
 
-def budget(name: str) -> SimpleNamespace:
-    """The sizes lesson ``name`` runs with, FAST or normal, e.g. ``budget("00_start_here").epochs``."""
-    if name not in _BUDGETS:
-        raise KeyError(f"no budget named {name!r}; known: {', '.join(sorted(_BUDGETS))}")
-    return SimpleNamespace(**{key: pair[FAST] for key, pair in _BUDGETS[name].items()})
+def sizes(name: str) -> SimpleNamespace:
+    """The sizes lesson ``name`` runs with, FAST or normal, e.g. ``sizes("00_start_here").epochs``."""
+    if name not in _SIZES:
+        raise KeyError(f"no lesson named {name!r} in the run sizes; known: {', '.join(sorted(_SIZES))}")
+    return SimpleNamespace(**{key: pair[FAST] for key, pair in _SIZES[name].items()})

@@ -57,7 +57,7 @@ class LabExplorer(widgets.VBox):
         lab = np.array([[L, a, b], [L, -a, -b]])
         rgb = color.lab_to_rgb(lab)  # clipped to what a screen can show
         in_gamut = np.abs(color.rgb_to_lab(rgb) - lab).max(axis=-1) < 1.0
-        return {"colour": rgb[0], "mirror": rgb[1], "greys": color.to_grey(rgb), "in_gamut": in_gamut}
+        return {"colour": rgb[0], "mirror": rgb[1], "greys": color.to_gray(rgb), "in_gamut": in_gamut}
 
     def update(self, change=None):
         """Redraw the swatches for the sliders' current values."""

@@ -91,7 +91,7 @@ def test_luma_weights_sum_to_one_and_match_rgb2gray():
     assert color.luma(np.ones(3), (0.229, 0.587, 0.114)) == pytest.approx(0.93)  # seed 001's typo
 
 
-def test_chroma_is_distance_from_grey():
+def test_chroma_is_distance_from_gray():
     lab = rgb2lab(np.array([[0.5, 0.5, 0.5], [1.0, 0.0, 0.0]]))
     chroma = color.chroma(lab)
     assert chroma[0] == pytest.approx(0.0, abs=0.01)  # the white point rounds to ~0.003
@@ -110,7 +110,7 @@ def test_encode_decode_round_trip_for_ab_and_rgb_targets():
     np.testing.assert_allclose(color.decode_output(x, color.encode_pair(PHOTO, "rgb")[1], "rgb"), PHOTO, atol=1e-6)
 
 
-def test_classes_target_picks_the_nearest_centre():
+def test_classes_target_picks_the_nearest_center():
     centers = np.array([[0.0, 0.0], [60.0, 60.0], [-40.0, 40.0]])
     lab = np.array([[50.0, 55.0, 50.0], [50.0, 2.0, -3.0], [60.0, -30.0, 45.0]])
     rgb = lab2rgb(lab)
@@ -122,7 +122,7 @@ def test_classes_target_picks_the_nearest_centre():
     np.testing.assert_allclose(color.decode_output(color.encode_input(rgb), scores, "classes", centers=centers), decoded)
 
 
-def test_bad_target_and_missing_centres_are_named():
+def test_bad_target_and_missing_centers_are_named():
     with pytest.raises(ValueError, match="unknown target"):
         color.encode_pair(PHOTO, "hsv")
     with pytest.raises(ValueError, match="needs centers"):
@@ -137,25 +137,25 @@ def test_delta_e_uses_skimage():
         color.delta_e(lab1, lab2, "cie94x")
 
 
-def test_colourfulness_follows_hasler_suesstrunk():
-    grey = np.full((8, 8, 3), 0.5)
-    assert color.colourfulness(grey) == pytest.approx(0.0)
+def test_colorfulness_follows_hasler_suesstrunk():
+    gray = np.full((8, 8, 3), 0.5)
+    assert color.colorfulness(gray) == pytest.approx(0.0)
     red = np.zeros((8, 8, 3))
     red[..., 0] = 1.0  # rg = 255, yb = 127.5 everywhere, no spread
-    assert color.colourfulness(red) == pytest.approx(0.3 * np.hypot(255.0, 127.5))
+    assert color.colorfulness(red) == pytest.approx(0.3 * np.hypot(255.0, 127.5))
     # Half red, half green: the spread term dominates.
     half = np.zeros((2, 2, 3))
     half[0, :, 0] = 1.0
     half[1, :, 1] = 1.0
     rg, yb = np.array([255.0, -255.0]), np.array([127.5, 127.5])
-    assert color.colourfulness(half) == pytest.approx(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+    assert color.colorfulness(half) == pytest.approx(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
     # Batched, and on a mask: the red half alone has no spread.
-    batch = np.stack([grey[:2, :2], half])
-    np.testing.assert_allclose(color.colourfulness(batch), [0.0, color.colourfulness(half)])
+    batch = np.stack([gray[:2, :2], half])
+    np.testing.assert_allclose(color.colorfulness(batch), [0.0, color.colorfulness(half)])
     mask = np.array([[True, True], [False, False]])
-    assert color.colourfulness(half, mask) == pytest.approx(color.colourfulness(red))
+    assert color.colorfulness(half, mask) == pytest.approx(color.colorfulness(red))
     with pytest.raises(ValueError, match="selects no pixel"):
-        color.colourfulness(half, np.zeros((2, 2), bool))
+        color.colorfulness(half, np.zeros((2, 2), bool))
 
 
 def test_large_numpy_input_is_converted_in_chunks_with_the_same_result(monkeypatch):

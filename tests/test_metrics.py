@@ -8,18 +8,18 @@ from colorlab import color, data, metrics
 SCENES = data.toyworld(8, size=32, seed=4)
 
 
-def test_to_grey_keeps_lightness_and_drops_colour():
-    grey = color.to_grey(SCENES.images)
-    lab = rgb2lab(grey)
+def test_to_gray_keeps_lightness_and_drops_color():
+    gray = color.to_gray(SCENES.images)
+    lab = rgb2lab(gray)
     np.testing.assert_allclose(lab[..., 0], rgb2lab(SCENES.images)[..., 0], atol=0.01)
     assert np.abs(lab[..., 1:]).max() < 0.01
 
 
-def test_ab_mae_is_zero_for_truth_and_the_mean_chroma_offset_for_grey():
+def test_ab_mae_is_zero_for_truth_and_the_mean_chroma_offset_for_gray():
     assert metrics.ab_mae(SCENES.images, SCENES.images) == pytest.approx(0.0, abs=1e-4)
     ab = rgb2lab(SCENES.images)[..., 1:]
     expected = np.abs(ab).mean(-1)[SCENES.ambiguous].mean()
-    assert metrics.ab_mae(color.to_grey(SCENES.images), SCENES.images, SCENES.ambiguous) == pytest.approx(expected, abs=0.01)
+    assert metrics.ab_mae(color.to_gray(SCENES.images), SCENES.images, SCENES.ambiguous) == pytest.approx(expected, abs=0.01)
     assert expected == pytest.approx(20.0, abs=0.1)  # diamonds: |a*| = 40, b* = 0
     with pytest.raises(ValueError, match="selects no pixel"):
         metrics.ab_mae(SCENES.images, SCENES.images, np.zeros(SCENES.ambiguous.shape, bool))
@@ -39,7 +39,7 @@ NOISE = np.random.default_rng(0).normal(0, 0.05, TRUE.shape)
 PRED = np.clip(TRUE + NOISE, 0, 1).astype(np.float32)
 MASK = SCENES.ambiguous
 PAIR_METRICS = [metrics.mae, metrics.mse, metrics.lightness_mae, metrics.ciede2000, metrics.accuracy_within,
-                metrics.accuracy_curve, metrics.psnr, metrics.ssim, metrics.colourfulness_ratio, metrics.report]
+                metrics.accuracy_curve, metrics.psnr, metrics.ssim, metrics.colorfulness_ratio, metrics.report]
 
 
 def _lab(images, mask=None):
@@ -105,25 +105,25 @@ def test_masked_psnr_and_ssim_use_the_selected_pixels_of_images_that_have_some()
         metrics.ssim(PRED, TRUE, border)
 
 
-def test_colourfulness_by_hand_and_its_ratio():
+def test_colorfulness_by_hand_and_its_ratio():
     image, mask = TRUE[1] * 255.0, MASK[1]
     rg = (image[..., 0] - image[..., 1])[mask]
     yb = (0.5 * (image[..., 0] + image[..., 1]) - image[..., 2])[mask]
     expected = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
-    assert metrics.colourfulness(TRUE[1], mask) == pytest.approx(expected, rel=1e-4)
-    whole = [metrics.colourfulness(image) for image in TRUE]
-    assert metrics.colourfulness(TRUE) == pytest.approx(np.mean(whole), rel=1e-6)
-    assert metrics.colourfulness_ratio(TRUE, TRUE) == pytest.approx(1.0)
-    assert metrics.colourfulness_ratio(TRUE, TRUE, MASK) == pytest.approx(1.0)
-    assert metrics.colourfulness_ratio(color.to_grey(TRUE), TRUE) == pytest.approx(0.0, abs=1e-3)
+    assert metrics.colorfulness(TRUE[1], mask) == pytest.approx(expected, rel=1e-4)
+    whole = [metrics.colorfulness(image) for image in TRUE]
+    assert metrics.colorfulness(TRUE) == pytest.approx(np.mean(whole), rel=1e-6)
+    assert metrics.colorfulness_ratio(TRUE, TRUE) == pytest.approx(1.0)
+    assert metrics.colorfulness_ratio(TRUE, TRUE, MASK) == pytest.approx(1.0)
+    assert metrics.colorfulness_ratio(color.to_gray(TRUE), TRUE) == pytest.approx(0.0, abs=1e-3)
     with pytest.raises(ValueError, match="no colour"):
-        metrics.colourfulness_ratio(TRUE, color.to_grey(TRUE))
+        metrics.colorfulness_ratio(TRUE, color.to_gray(TRUE))
 
 
-def test_chroma_and_its_histogram():
+def test_mean_chroma_and_the_chroma_histogram():
     chroma = np.hypot(*np.moveaxis(_lab(TRUE)[..., 1:], -1, 0))
-    assert metrics.chroma(TRUE) == pytest.approx(chroma.mean(), rel=1e-4)
-    assert metrics.chroma(TRUE, MASK) == pytest.approx(chroma[MASK].mean(), rel=1e-4)
+    assert metrics.mean_chroma(TRUE) == pytest.approx(chroma.mean(), rel=1e-4)
+    assert metrics.mean_chroma(TRUE, MASK) == pytest.approx(chroma[MASK].mean(), rel=1e-4)
     counts, edges = metrics.chroma_histogram(TRUE)
     assert counts.sum() == TRUE[..., 0].size and np.array_equal(edges, metrics.CHROMA_BINS)
     counts, _ = metrics.chroma_histogram(TRUE, bins=[10, 20, 30], mask=MASK)  # beyond the edges: outer bins
@@ -145,11 +145,11 @@ def test_masks_that_select_nothing_or_do_not_fit_are_refused(metric):
 
 
 def test_single_image_metrics_refuse_empty_masks():
-    for metric in (metrics.chroma, metrics.chroma_histogram, metrics.colourfulness, metrics.baselines):
+    for metric in (metrics.mean_chroma, metrics.chroma_histogram, metrics.colorfulness, metrics.baselines):
         with pytest.raises(ValueError, match="selects no pixel"):
             metric(TRUE, mask=np.zeros(MASK.shape, bool))
     with pytest.raises(ValueError, match=r"needs RGB images"):
-        metrics.chroma(TRUE[..., :2])
+        metrics.mean_chroma(TRUE[..., :2])
 
 
 def test_baselines():
@@ -175,7 +175,8 @@ def test_report_and_table():
     perfect = metrics.report(TRUE, TRUE, MASK)
     assert list(perfect) == list(metrics.REPORT_LABELS)
     assert perfect["mae"] == pytest.approx(0, abs=1e-4) and perfect["accuracy"] == 1 and perfect["auc"] == 1
-    assert perfect["colourfulness_ratio"] == pytest.approx(1.0) and perfect["ssim"] == pytest.approx(1.0)
+    assert perfect["colorfulness_ratio"] == pytest.approx(1.0) and perfect["ssim"] == pytest.approx(1.0)
+    assert perfect["mean_chroma"] == pytest.approx(metrics.mean_chroma(TRUE, MASK))
     noisy = metrics.report(PRED, TRUE)
     assert noisy["mae"] == pytest.approx(metrics.mae(PRED, TRUE))
     assert noisy["psnr"] == pytest.approx(metrics.psnr(PRED, TRUE))
