@@ -4,8 +4,8 @@
 
 Each run executes the notebook with nbconvert in a fresh process (outputs go to a temporary
 file; the lesson is not modified). Peak memory is the largest resident set size among the
-processes it waited for, which is the kernel's. Budgets (DESIGN.md, 2 CPU cores): normal <= 180 s
-and <= 1.5 GB; FAST <= 45 s.
+processes it waited for, which is the kernel's. Budgets (2 CPU cores; see CONTRIBUTING.md): normal
+<= 180 s and <= 1.5 GB; FAST <= 45 s.
 """
 
 import os

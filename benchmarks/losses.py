@@ -4,7 +4,7 @@ learnable pixels its a*b* error, after the same training time.
 
     .venv/bin/python benchmarks/losses.py [--budget 60] [--size 32]
 
-Quality bars (issue 4): the L2 U-Net at most 50% of the truth's diamond chroma; the ab classifier
+Quality bars: the L2 U-Net at most 50% of the truth's diamond chroma; the ab classifier
 decoded at its mode and the GAN at the recommended lambda at least 70%; the GAN's learnable a*b*
 error within 25% of the same generator trained with L1 alone. Also: diamond chroma against the
 annealing temperature T.

@@ -1,5 +1,5 @@
 """How fast the input pipeline feeds the tiny U-Net, and how training time grows with image
-size and data size, on this machine (issue 5, items 2 and 5).
+size and data size, on this machine (the measurements behind lesson 13).
 
     .venv/bin/python benchmarks/scaling.py [--files 512] [--scenes 512]
 

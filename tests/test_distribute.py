@@ -1,5 +1,5 @@
 """train.fit with a tf.distribute strategy: two MultiWorkerMirroredStrategy workers on this
-machine (127.0.0.1) train the same tiny U-Net as one process would (issue 5, item 3)."""
+machine (127.0.0.1) train the same tiny U-Net as one process would (lesson 13)."""
 
 import json
 import os

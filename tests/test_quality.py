@@ -1,6 +1,6 @@
 """Loose versions of the course's quality bars (the measured ones are in ``make bench``): every
 tiny a*b* model learns toyworld's learnable colour, and on the ambiguous diamonds regression
-averages while the classifier's mode and the GAN commit to a colour (issues 3 and 4)."""
+averages while the classifier's mode and the GAN commit to a colour (lesson 10)."""
 
 import keras
 import pytest

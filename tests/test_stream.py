@@ -1,5 +1,5 @@
 """colorlab.data.folder_dataset: a streaming tf.data pipeline from a folder of image files, and
-train.fit fed from a folder or a ready dataset (issue 5, item 2)."""
+train.fit fed from a folder or a ready dataset (lesson 13)."""
 
 import numpy as np
 import pytest
