@@ -38,7 +38,7 @@ course: $(STAMP)
 		--ExecutePreprocessor.timeout=900 lessons/[0-9]*.ipynb
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/architectures.py --seed-presets
+	$(BIN)/python benchmarks/architectures.py --original-presets
 	$(BIN)/python benchmarks/losses.py
 	$(BIN)/python benchmarks/scaling.py
 

@@ -2,7 +2,7 @@
 and its share of the measured fp32 matmul peak, and held-out a*b* error after a fixed training
 budget on toyworld, next to the grayscale (a*b* = 0) baseline.
 
-    .venv/bin/python benchmarks/architectures.py [--budget 60] [--seed-presets] [names ...]
+    .venv/bin/python benchmarks/architectures.py [--budget 60] [--original-presets] [names ...]
 
 Quality is scored on toyworld's *learnable* pixels (``Scenes.ambiguous`` is False) of 128
 held-out scenes, as mean |a*b* error| in CIELAB units of the full-resolution ``colorize`` output,
@@ -11,8 +11,8 @@ what the input pipeline alone delivers for that model: far above "train img/s" m
 not waiting for data. The GFLOP/s of ``pix2pix`` count its generator only (its discriminator runs
 twice per step on top). A training step counts as three forward passes (forward, then backward
 for activations and for weights), except for frozen parts such as ``vgg_transformer``'s VGG16,
-which only run forward. Training speed is the median of three measurements. ``--seed-presets``
-adds every seed preset's training speed at its own size.
+which only run forward. Training speed is the median of three measurements. ``--original-presets``
+adds every original preset's training speed at its own size.
 """
 
 from __future__ import annotations
@@ -98,12 +98,12 @@ def pipeline_images_per_second(model, images, batches: int = 30) -> float:
     return batches * BATCH / (time.perf_counter() - start)
 
 
-def seed_preset_speeds(batch: int = 8, steps: int = 3) -> None:
-    """Training images/s of every seed preset at its own input size (most: 120 x 176)."""
-    print("\n| seed preset | input | params | train img/s |\n|---|---|---|---|")
+def original_preset_speeds(batch: int = 8, steps: int = 3) -> None:
+    """Training images/s of every original preset at its own input size (most: 120 x 176)."""
+    print("\n| original preset | input | params | train img/s |\n|---|---|---|---|")
     for name in models.names():
         tf.keras.backend.clear_session()
-        model = models.build(name, "seed", **({"weights": None} if name == "vgg_transformer" else {}))
+        model = models.build(name, "original", **({"weights": None} if name == "vgg_transformer" else {}))
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy" if models.predicts(model) == "classes" else "mae")
         size = model.input_shape[1:3]
         images = data.toyworld(batch * steps, max(size), seed=0).images[:, :size[0], :size[1]]
@@ -119,7 +119,7 @@ def seed_preset_speeds(batch: int = 8, steps: int = 3) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=60.0, help="training seconds per architecture (0: speed only)")
-    parser.add_argument("--seed-presets", action="store_true", help="also time every seed preset at its own size")
+    parser.add_argument("--original-presets", action="store_true", help="also time every original preset at its own size")
     parser.add_argument("names", nargs="*", default=models.names())
     args = parser.parse_args()
 
@@ -151,8 +151,8 @@ def main():
         error = metrics.ab_mae(train.colorize(model, held_out.images), held_out.images, learnable)
         print(f"| {name} | {model.count_params():,} | {speed:.0f} | {delivery:.0f} | {achieved:.1f} | {100 * achieved / peak:.0f}% "
               f"| {error:.2f} | {len(history['loss'])} |", flush=True)
-    if args.seed_presets:
-        seed_preset_speeds()
+    if args.original_presets:
+        original_preset_speeds()
 
 
 if __name__ == "__main__":

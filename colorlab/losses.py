@@ -21,7 +21,7 @@ import numpy as np
 from keras import ops
 
 from .color import AB_SCALE
-from .models.vgg_transformer import VGG_MEAN, vgg16_features
+from .backbones import VGG_MEAN, vgg16_features
 
 # ----------------------------------------------------------------------------------------------
 # Pixel losses on ab / 128.

@@ -1,11 +1,19 @@
+import ast
+import subprocess
+import sys
+import urllib.error
+from pathlib import Path
+
+import keras
 import numpy as np
 import pytest
 from skimage.color import rgb2lab
 
-from colorlab import color, data, models
-from colorlab.models import classifiers, vgg_transformer
+import colorlab
+from colorlab import backbones, color, data, models
+from colorlab.models import classifiers, cnn, registry
 
-# name -> (parameters of the seed preset, input size, what it predicts), from the seeds' tables.
+# name -> (parameters of the original preset, input size, what it predicts), from the seeds' tables.
 SEED_TABLES = {
     "sequential_rgb": (352_131, (120, 176), "rgb"),     # seed 000, model 1
     "simple_cnn": (256_643, (120, 176), "rgb"),         # seed 000, model 2
@@ -16,54 +24,156 @@ SEED_TABLES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Keras downloads (VGG16's weights) fail the test: tests build VGG16 with random weights."""
+    from keras.src.utils import file_utils
+
+    monkeypatch.setattr(file_utils, "urlretrieve", lambda url, *args, **kwargs: pytest.fail(f"tried to download {url}"))
+
+
 def trainable(model):
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
 @pytest.mark.parametrize("name", SEED_TABLES)
-def test_seed_presets_match_the_seed_tables(name):
+def test_original_presets_match_the_seed_tables(name):
     params, size, kind = SEED_TABLES[name]
-    model = models.build(name, "seed")
+    model = models.build(name, "original")
     assert model.count_params() == params
     assert model.input_shape[1:3] == size and model.output_shape[1:3] == size
     assert models.predicts(model) == kind
 
 
 def test_unet_and_improved_cnn_batchnorm_statistics_are_not_trained():
-    assert trainable(models.build("unet", "seed")) == 1_090_435  # seed 000's table
-    assert trainable(models.build("improved_cnn", "seed")) == 741_507
+    assert trainable(models.build("unet", "original")) == 1_090_435  # seed 000's table
+    assert trainable(models.build("improved_cnn", "original")) == 741_507
 
 
-def test_vgg_transformer_seed_preset_matches_seed_000():
-    model = models.build("vgg_transformer", "seed", weights=None)
+def test_the_old_preset_name_seed_still_builds_the_original_with_a_future_warning():
+    message = "preset 'seed' is now called 'original'; 'seed' will stop working in the next release"
+    with pytest.warns(FutureWarning, match=message) as caught:
+        model = models.build("sequential_rgb", "seed")
+    assert model.count_params() == 352_131 and model.name == "sequential_rgb_original"
+    with pytest.warns(FutureWarning, match=message) as caught_direct:
+        assert cnn.simple_cnn("seed").count_params() == 256_643  # builders called directly, too
+    assert caught[0].filename == caught_direct[0].filename == __file__  # the warning points at the caller
+    with pytest.raises(ValueError, match=r"preset must be one of \('original', 'tiny'\), got 'big'"):
+        models.build("unet", "big")
+
+
+def test_vgg_transformer_original_preset_matches_seed_000():
+    model = models.build("vgg_transformer", "original", weights=None)
     assert model.count_params() == 4_031_491
     assert model.count_params() - trainable(model) == 1_736_448  # the frozen VGG16 and BN statistics
     assert model.output_shape == (None, 120, 176, 3)
 
 
-def test_vgg_falls_back_to_random_weights_in_one_line_and_tries_once(monkeypatch, capsys):
-    real = vgg_transformer.keras.applications.VGG16
+@pytest.fixture
+def vgg_weights(monkeypatch, tmp_path):
+    """``keras.utils.get_file`` answering with a weights file of a random VGG16 (no network), and
+    the calls it got."""
+    path = str(tmp_path / "vgg16.weights.h5")
+    keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3)).save_weights(path)
+    calls = []
+    monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kwargs: calls.append(args) or path)
+    monkeypatch.setattr(backbones, "_imagenet_failure", None)
+    return path, calls
+
+
+def test_vgg_too_small_an_input_is_a_clear_error_and_later_builds_still_load_the_weights(vgg_weights, capsys):
+    path, calls = vgg_weights
+    with pytest.raises(ValueError, match="VGG16 needs inputs of at least 32 x 32 pixels, got 16 x 16"):
+        backbones.vgg16_features((16, 16, 3))
+    with pytest.raises(ValueError, match="at least 32 x 32 pixels, got 24 x 64"):
+        models.build("vgg_transformer", input_shape=(24, 64, 1))
+    with pytest.raises(ValueError, match=r"\(height, width, 3\) RGB inputs, got input_shape=\(32, 32, 1\)"):
+        backbones.vgg16_features((32, 32, 1))
+    assert not calls  # refused before any download
+    features = backbones.vgg16_features((32, 32, 3))
+    assert calls and capsys.readouterr().out == ""
+    expected = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    expected.load_weights(path)
+    np.testing.assert_array_equal(features.get_layer("block3_conv3").get_weights()[0],
+                                  expected.get_layer("block3_conv3").get_weights()[0])
+    assert not features.trainable and features.output_shape == (None, 8, 8, 256)
+
+
+def test_vgg_offline_says_so_once_in_full_and_later_builds_still_work(monkeypatch, tmp_path, capsys):
+    # Keras's real get_file, with an empty cache and a network that refuses every connection.
+    from keras.src.backend import config
+    from keras.src.utils import file_utils
+
     attempts = []
 
-    def offline(**kwargs):
-        if kwargs.get("weights") == "imagenet":
-            attempts.append(1)
-            print("Downloading data from https://example.invalid/vgg16.h5")  # Keras says this first
-            raise OSError("URL fetch failure: no network")
-        return real(**kwargs)
+    def offline(url, *args, **kwargs):
+        attempts.append(url)
+        raise urllib.error.URLError("no network in tests")
 
-    monkeypatch.setattr(vgg_transformer.keras.applications, "VGG16", offline)
-    monkeypatch.setattr(vgg_transformer, "_imagenet_unavailable", None)
-    line = "colorlab: VGG16 ImageNet weights unavailable (URL fetch failure: no network); using random weights instead."
-    for _ in range(2):
-        features = vgg_transformer.vgg16_features((32, 32, 3))
-        assert capsys.readouterr().out.strip().splitlines() == [line]
-        assert not features.trainable and features.output_shape == (None, 8, 8, 256)
-    assert len(attempts) == 1  # the second build does not wait for a download that failed
+    monkeypatch.setattr(config, "_KERAS_DIR", str(tmp_path))
+    monkeypatch.setattr(file_utils, "urlretrieve", offline)
+    monkeypatch.setattr(backbones, "_imagenet_failure", None)
+    first = backbones.vgg16_features((32, 32, 3))
+    lines = capsys.readouterr().out.splitlines()
+    assert attempts == [backbones.VGG16_WEIGHTS_URL]
+    assert len(lines) == 1 and lines[0].startswith("colorlab: could not download VGG16's ImageNet weights (")
+    assert f"URL fetch failure on {backbones.VGG16_WEIGHTS_URL}: None -- no network in tests" in lines[0]
+    assert f"download {backbones.VGG16_WEIGHTS_URL} into ~/.keras/models/" in lines[0]
+    assert lines[0].endswith("pass weights=None to choose random weights without this message.")
+    second = backbones.vgg16_features((48, 64, 3))
+    model = models.build("vgg_transformer")  # the tiny preset asks for the ImageNet weights too
+    assert capsys.readouterr().out == "" and len(attempts) == 1  # said once, not retried
+    assert first.output_shape == (None, 8, 8, 256) and second.output_shape == (None, 12, 16, 256)
+    assert not second.trainable and model.output_shape == (None, 64, 64, 3)
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """The colorlab modules that ``module`` (in file ``path``) imports when it is imported: its
+    top-level relative imports, each package on the way to them included."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if not (isinstance(node, ast.ImportFrom) and node.level):
+            continue
+        base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+        target = f"{base}.{node.module}" if node.module else base
+        names = [f"{target}.{alias.name}" for alias in node.names]
+        for name in [target, *names]:
+            parts = name.split(".")
+            found.update(".".join(parts[:i]) for i in range(2, len(parts) + 1))
+    return {name for name in found if name != module and not module.startswith(name + ".")}
+
+
+def test_colorlab_has_no_import_cycles():
+    root = Path(colorlab.__file__).parent
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph = {name: _imports(path, name) & set(modules) for name, path in modules.items()}
+    assert graph["colorlab.models.vgg_transformer"] >= {"colorlab.backbones"}  # the check sees imports
+
+    def cycle_from(name, trail):
+        if name in trail:
+            return trail[trail.index(name):] + [name]
+        return next(filter(None, (cycle_from(n, trail + [name]) for n in sorted(graph[name]))), None)
+
+    for name in sorted(graph):
+        assert cycle_from(name, []) is None, " -> ".join(cycle_from(name, []))
+
+
+@pytest.mark.parametrize("module", ["colorlab.losses", "colorlab.backbones"])
+def test_losses_and_backbones_import_first_without_the_model_registry(module):
+    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.startswith('colorlab.models')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            cwd=Path(colorlab.__file__).parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_residual_unet_follows_seed_004_table_one():
-    model = models.build("residual_unet", "seed")
+    model = models.build("residual_unet", "original")
     shapes = [tuple(layer.output.shape[1:]) for layer in model.layers
               if type(layer).__name__ in ("MaxPooling2D", "Conv2DTranspose", "Concatenate")]
     assert shapes == [(128, 128, 32), (64, 64, 64), (128, 128, 64), (128, 128, 128), (256, 256, 32), (256, 256, 64)]
@@ -73,17 +183,46 @@ def test_residual_unet_follows_seed_004_table_one():
 @pytest.mark.parametrize("name", sorted(set(SEED_TABLES) | {"residual_unet", "ab_classifier"}))
 def test_tiny_presets_are_small_and_keep_the_input_size(name):
     model = models.build(name)
-    assert model.count_params() < 0.3 * models.build(name, "seed").count_params()
+    assert model.count_params() < 0.3 * models.build(name, "original").count_params()
     out = model(np.zeros((2, 32, 32, 1), np.float32), training=False)
     stride = 4 if name == "ab_classifier" else 1  # predicts at 1/4 resolution, like Zhang et al.
     assert out.shape[1:3] == (32 // stride, 32 // stride)
 
 
+# name -> the seed report (and model) or paper it reproduces.
+SOURCES = {
+    "sequential_rgb": "seed 000, model 1",
+    "simple_cnn": "seed 000, model 2",
+    "improved_cnn": "seed 000, model 3",
+    "unet": "seed 000, model 4",
+    "sequential_lab": "seed 000, model 5; seed 002",
+    "vgg_transformer": "seed 000, model 6",
+    "palette_classifier": "seed 001",
+    "pix2pix": "seed 003 (Isola et al. 2017)",
+    "residual_unet": "seed 004, Table I",
+    "ab_classifier": "Zhang, Isola & Efros 2016",
+}
+
+
 def test_every_architecture_is_registered_with_its_source():
     rows = {row["name"]: row for row in models.available()}
-    assert set(rows) == set(SEED_TABLES) | {"residual_unet", "ab_classifier", "vgg_transformer", "pix2pix"}
-    assert rows["unet"]["seed params"] == 1_092_099 and rows["unet"]["seed input"] == (120, 176)
-    assert all(row["source"] for row in rows.values())
+    assert {name: row["source"] for name, row in rows.items()} == SOURCES
+    assert models.names() == sorted(SOURCES)
+
+
+def test_available_counts_what_building_each_preset_at_its_own_size_gives(monkeypatch):
+    # available() counts on small inputs, without allocating weights or loading VGG16's: the
+    # counts must be those of the real models, at each preset's own input size.
+    monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kwargs: pytest.fail("tried to download"))
+    rows = {row["name"]: row for row in models.available()}
+    assert rows["unet"]["original params"] == 1_092_099 and rows["unet"]["original input"] == (120, 176)
+    for name, row in rows.items():
+        no_download = {"weights": None} if name == "vgg_transformer" else {}
+        original = models.build(name, "original", **no_download)
+        assert (row["original params"], row["original input"]) == (original.count_params(), original.input_shape[1:3])
+        assert row["predicts"] == models.predicts(original)
+        assert row["tiny params"] == models.build(name, "tiny", **no_download).count_params()
+        keras.backend.clear_session()
 
 
 def test_options_override_the_preset_and_unknown_ones_are_named():
@@ -140,7 +279,7 @@ def test_annealed_mean_runs_from_mean_to_mode():
 
 
 def test_layer_table_reproduces_seed_000_model_1_row_by_row():
-    table = models.layer_table(models.build("sequential_rgb", "seed")).splitlines()
+    table = models.layer_table(models.build("sequential_rgb", "original")).splitlines()
     params = [int(line.split()[-1].replace(",", "")) for line in table[1:-1]]
     assert params == [0, 640, 36_928, 73_856, 147_584, 0, 73_792, 0, 18_464, 867]
     assert table[-1].split()[-1] == "352,131"

@@ -14,8 +14,8 @@ def conv_widths(model):
             and not isinstance(layer, keras.layers.Conv2DTranspose)]
 
 
-def test_seed_generator_follows_seed_003():
-    gan = models.build("pix2pix", "seed")
+def test_original_generator_follows_seed_003():
+    gan = models.build("pix2pix", "original")
     g = gan.generator
     # Double convolutions 64 -> 1024 down, 512 -> 64 up, then the 1x1 a*b* head.
     assert conv_widths(g) == [64, 64, 128, 128, 256, 256, 512, 512, 1024, 1024,

@@ -118,7 +118,7 @@ def test_colorize_returns_full_resolution_with_the_input_lightness(name):
 
 def test_colorize_handles_fixed_size_models_batches_grey_and_uint8():
     keras.utils.set_random_seed(0)
-    model = models.build("palette_classifier", "seed")  # 32 x 32 input only
+    model = models.build("palette_classifier", "original")  # 32 x 32 input only
     batch = data.toyworld(3, size=48).images
     assert train.colorize(model, batch).shape == (3, 48, 48, 3)
     grey = color.luma(batch[0])
@@ -166,7 +166,7 @@ def test_fit_to_gamut_keeps_lightness_and_only_shrinks_what_does_not_fit():
 
 
 def test_colorize_side_sets_the_working_resolution():
-    free, fixed = models.build("unet"), models.build("palette_classifier", "seed")
+    free, fixed = models.build("unet"), models.build("palette_classifier", "original")
     assert train._work_size(free, 128, 96, side=32) == (32, 32)  # rounded to multiples of 16
     assert train._work_size(free, 128, 96, side=256) == (128, 96)  # never upsampled
     assert train._work_size(free, 1000, 600, side=256) == (256, 160)

@@ -1,7 +1,7 @@
 """One builder per architecture, and a registry: ``build(name, preset="tiny")``, ``available()``.
 
-Every builder offers two presets: ``"seed"``, faithful to the seed report's layer table at its
-input size and parameter count, and ``"tiny"`` (the lessons' default), the same topology with
+Every builder offers two presets: ``"original"``, faithful to the seed report's layer table at
+its input size and parameter count, and ``"tiny"`` (the lessons' default), the same topology with
 fewer channels that learns visibly in about a minute on 2 CPU cores. Every model takes the L
 channel encoded as L / 100 (``colorlab.color.encode_input``) and says what it predicts in
 ``predicts(model)``: ``"ab"`` (ab / 128, tanh) or ``"rgb"`` (sigmoid).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from keras import layers
 
+from .registry import preset_name
+
 #: Output kind -> (channels, activation). The final layer of every model is named after its kind,
 #: which is how ``predicts(model)`` knows what a model outputs.
 OUTPUTS = {"ab": (2, "tanh"), "rgb": (3, "sigmoid")}
@@ -16,7 +18,7 @@ TINY_BN_MOMENTUM = 0.9
 
 def configure(presets: dict, preset: str, options: dict) -> dict:
     """The preset's settings with ``options`` applied; an unknown option is a clear error."""
-    config = dict(presets[preset])
+    config = dict(presets[preset_name(preset)])
     unknown = set(options) - set(config)
     if unknown:
         raise TypeError(f"unknown option(s) {sorted(unknown)}; this model takes {sorted(config)}")

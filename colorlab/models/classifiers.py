@@ -101,14 +101,17 @@ def _default_palette(k: int) -> np.ndarray:
     return np.concatenate([[[0.0, 0.0]], 30 * np.stack([np.cos(angles), np.sin(angles)], -1)]).astype(np.float32)
 
 
-@register("palette_classifier", source="seed 001", summary="k-means palette, 5 conv + 3 dense, softmax over k")
+PALETTE_PRESETS = {
+    "original": {"input_shape": (32, 32, 1), "scale": 1.0, "centers": None, "k": 32},
+    "tiny": {"input_shape": (None, None, 1), "scale": 0.125, "centers": None, "k": 32},
+}
+
+
+@register("palette_classifier", PALETTE_PRESETS, source="seed 001",
+          summary="k-means palette, 5 conv + 3 dense, softmax over k")
 def palette_classifier(preset="tiny", **options) -> keras.Model:
-    """Seed 001's network: 450,752 parameters at the seed preset (32 x 32, k = 32)."""
-    presets = {
-        "seed": {"input_shape": (32, 32, 1), "scale": 1.0, "centers": None, "k": 32},
-        "tiny": {"input_shape": (None, None, 1), "scale": 0.125, "centers": None, "k": 32},
-    }
-    c = configure(presets, preset, options)
+    """Seed 001's network: 450,752 parameters at the original preset (32 x 32, k = 32)."""
+    c = configure(PALETTE_PRESETS, preset, options)
     centers = _default_palette(c["k"]) if c["centers"] is None else np.asarray(c["centers"], np.float32)
     s = c["scale"]
     inputs = keras.Input(c["input_shape"], name="L")
@@ -125,17 +128,20 @@ def palette_classifier(preset="tiny", **options) -> keras.Model:
 ANNEALED_T = 0.38
 
 
-@register("ab_classifier", source="Zhang, Isola & Efros 2016",
+AB_CLASSIFIER_PRESETS = {
+    # Zhang et al.'s input size, with our trunk at full width.
+    "original": {"input_shape": (224, 224, 1), "scale": 1.0, "grid": 10.0, "temperature": ANNEALED_T,
+                 "bn_momentum": 0.99},
+    "tiny": {"input_shape": (None, None, 1), "scale": 0.125, "grid": 10.0, "temperature": ANNEALED_T,
+             "bn_momentum": TINY_BN_MOMENTUM},
+}
+
+
+@register("ab_classifier", AB_CLASSIFIER_PRESETS, source="Zhang, Isola & Efros 2016",
           summary="quantized ab bins at 1/4 resolution, class rebalancing, annealed mean")
 def ab_classifier(preset="tiny", **options) -> keras.Model:
     """Per-pixel classification over in-gamut a*b* bins, output at 1/4 of the input size."""
-    presets = {
-        "seed": {"input_shape": (224, 224, 1), "scale": 1.0, "grid": 10.0, "temperature": ANNEALED_T,
-                 "bn_momentum": 0.99},
-        "tiny": {"input_shape": (None, None, 1), "scale": 0.125, "grid": 10.0, "temperature": ANNEALED_T,
-                 "bn_momentum": TINY_BN_MOMENTUM},
-    }
-    c = configure(presets, preset, options)
+    c = configure(AB_CLASSIFIER_PRESETS, preset, options)
     centers = ab_bins(c["grid"])
     s, m = c["scale"], c["bn_momentum"]
     inputs = keras.Input(c["input_shape"], name="L")

@@ -21,12 +21,19 @@ SEED_INPUT = (120, 176, 1)  # seed 000's portraits
 
 
 def _presets(output, tiny_scale=0.25, **extra):
-    """Seed: the seed's widths at its input size. Tiny: ``tiny_scale`` of the channels, any input
-    size, chosen so training runs at >= 200 images/s at 64 x 64 on 2 CPU cores (``make bench``)."""
+    """Original: the seed's widths at its input size. Tiny: ``tiny_scale`` of the channels, any
+    input size, chosen so training runs at >= 200 images/s at 64 x 64 on 2 CPU cores (``make
+    bench``)."""
     return {
-        "seed": {"input_shape": SEED_INPUT, "scale": 1.0, "output": output, **extra},
+        "original": {"input_shape": SEED_INPUT, "scale": 1.0, "output": output, **extra},
         "tiny": {"input_shape": (None, None, 1), "scale": tiny_scale, "output": output, **extra},
     }
+
+
+RGB_PRESETS = _presets("rgb")
+IMPROVED_CNN_PRESETS = _presets("rgb", tiny_scale=0.125, bn_momentum=0.99)
+IMPROVED_CNN_PRESETS["tiny"]["bn_momentum"] = TINY_BN_MOMENTUM
+LAB_PRESETS = _presets("ab")
 
 
 def _start(presets, preset, options):
@@ -39,10 +46,10 @@ def _conv(n, scale, strides=1):
     return layers.Conv2D(width(n, scale), 3, strides=strides, padding="same", activation="relu")
 
 
-@register("sequential_rgb", source="seed 000, model 1", summary="plain conv stack, predicts RGB")
+@register("sequential_rgb", RGB_PRESETS, source="seed 000, model 1", summary="plain conv stack, predicts RGB")
 def sequential_rgb(preset="tiny", **options) -> keras.Model:
-    """Seed 000's first model: 352,131 parameters at the seed preset. Lesson 03."""
-    c, s, inputs = _start(_presets("rgb"), preset, options)
+    """Seed 000's first model: 352,131 parameters at the original preset. Lesson 03."""
+    c, s, inputs = _start(RGB_PRESETS, preset, options)
     x = _conv(64, s)(inputs)
     x = _conv(64, s, strides=2)(x)
     x = _conv(128, s)(x)
@@ -52,10 +59,10 @@ def sequential_rgb(preset="tiny", **options) -> keras.Model:
     return keras.Model(inputs, output_head(x, c["output"]), name=f"sequential_rgb_{preset}")
 
 
-@register("simple_cnn", source="seed 000, model 2", summary="conv, pool, transposed conv; predicts RGB")
+@register("simple_cnn", RGB_PRESETS, source="seed 000, model 2", summary="conv, pool, transposed conv; predicts RGB")
 def simple_cnn(preset="tiny", **options) -> keras.Model:
-    """Seed 000's second model: 256,643 parameters at the seed preset. Lesson 04."""
-    c, s, inputs = _start(_presets("rgb"), preset, options)
+    """Seed 000's second model: 256,643 parameters at the original preset. Lesson 04."""
+    c, s, inputs = _start(RGB_PRESETS, preset, options)
     x = _conv(64, s)(inputs)
     x = _conv(128, s)(x)
     x = _conv(128, s)(layers.MaxPooling2D()(x))
@@ -64,13 +71,11 @@ def simple_cnn(preset="tiny", **options) -> keras.Model:
     return keras.Model(inputs, output_head(x, c["output"]), name=f"simple_cnn_{preset}")
 
 
-@register("improved_cnn", source="seed 000, model 3", summary="conv-BN-LeakyReLU encoder-decoder; predicts RGB")
+@register("improved_cnn", IMPROVED_CNN_PRESETS, source="seed 000, model 3", summary="conv-BN-LeakyReLU encoder-decoder; predicts RGB")
 def improved_cnn(preset="tiny", **options) -> keras.Model:
     """Seed 000's third model, with batch normalisation and LeakyReLU: 742,787 parameters at the
-    seed preset. Lesson 05."""
-    presets = _presets("rgb", tiny_scale=0.125, bn_momentum=0.99)
-    presets["tiny"]["bn_momentum"] = TINY_BN_MOMENTUM
-    c, s, inputs = _start(presets, preset, options)
+    original preset. Lesson 05."""
+    c, s, inputs = _start(IMPROVED_CNN_PRESETS, preset, options)
     m = c["bn_momentum"]
     x = layers.MaxPooling2D()(conv_bn_act(inputs, width(64, s), m, "leaky_relu"))
     x = layers.MaxPooling2D()(conv_bn_act(x, width(128, s), m, "leaky_relu"))
@@ -85,12 +90,12 @@ _LAB_ENCODER = [(64, 2), (128, 1), (128, 2), (256, 1), (512, 1), (512, 1), (256,
 _LAB_DECODER = [128, "up", 64, "up", 32, 16]
 
 
-@register("sequential_lab", source="seed 000, model 5; seed 002",
+@register("sequential_lab", LAB_PRESETS, source="seed 000, model 5; seed 002",
           summary="Zhang/Wallner encoder-decoder at 1/8 resolution; predicts ab")
 def sequential_lab(preset="tiny", **options) -> keras.Model:
-    """The LAB encoder-decoder: 10,349,202 parameters at the seed preset (inputs divisible by 8).
-    Lesson 06."""
-    c, s, inputs = _start(_presets("ab"), preset, options)
+    """The LAB encoder-decoder: 10,349,202 parameters at the original preset (inputs divisible by
+    8). Lesson 06."""
+    c, s, inputs = _start(LAB_PRESETS, preset, options)
     x = inputs
     for channels, strides in _LAB_ENCODER:
         x = _conv(channels, s, strides)(x)

@@ -27,7 +27,7 @@ from .registry import register
 
 PRESETS = {
     # Seed 003: 256 x 256 L in, a*b* out, widths 64 ... 1024 (generator) and 64 ... 512 (PatchGAN).
-    "seed": {"input_shape": (256, 256, 1), "scale": 1.0, "d_scale": 1.0, "l1_weight": 100.0, "bn_momentum": 0.99},
+    "original": {"input_shape": (256, 256, 1), "scale": 1.0, "d_scale": 1.0, "l1_weight": 100.0, "bn_momentum": 0.99},
     # Same topology, 1/16 of the generator's and 1/8 of the discriminator's channels; inputs
     # divisible by 16.
     "tiny": {"input_shape": (None, None, 1), "scale": 0.0625, "d_scale": 0.125, "l1_weight": 100.0,
@@ -137,7 +137,7 @@ class Pix2Pix(keras.Model):
                    keras.saving.deserialize_keras_object(config.pop("discriminator")), **config)
 
 
-@register("pix2pix", source="seed 003 (Isola et al. 2017)",
+@register("pix2pix", PRESETS, source="seed 003 (Isola et al. 2017)",
           summary="conditional GAN: U-Net generator + 70x70 PatchGAN, adversarial + lambda * L1")
 def pix2pix(preset="tiny", **options) -> Pix2Pix:
     """Build the GAN; ``options``: ``input_shape``, ``scale`` (generator widths), ``d_scale``

@@ -20,7 +20,7 @@ from .blocks import TINY_BN_MOMENTUM, configure, output_head, width
 from .registry import register
 
 PRESETS = {
-    "seed": {"input_shape": (256, 256, 1), "scale": 1.0, "output": "ab", "bn_momentum": 0.99},
+    "original": {"input_shape": (256, 256, 1), "scale": 1.0, "output": "ab", "bn_momentum": 0.99},
     "tiny": {"input_shape": (None, None, 1), "scale": 0.125, "output": "ab", "bn_momentum": TINY_BN_MOMENTUM},
 }
 
@@ -40,7 +40,7 @@ def _conv_block(x, channels, momentum):
     return _residual_block(x, momentum)
 
 
-@register("residual_unet", source="seed 004, Table I", summary="U-Net with residual blocks; predicts ab")
+@register("residual_unet", PRESETS, source="seed 004, Table I", summary="U-Net with residual blocks; predicts ab")
 def residual_unet(preset="tiny", **options) -> keras.Model:
     """Build seed 004's residual U-Net (inputs divisible by 4)."""
     c = configure(PRESETS, preset, options)

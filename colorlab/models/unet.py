@@ -13,14 +13,14 @@ from .registry import register
 
 PRESETS = {
     # Seed 000's table: 120 x 176 input, widths 64/128/256, RGB sigmoid output: 1,092,099 parameters.
-    "seed": {"input_shape": (120, 176, 1), "scale": 1.0, "output": "rgb", "bn_momentum": 0.99},
+    "original": {"input_shape": (120, 176, 1), "scale": 1.0, "output": "rgb", "bn_momentum": 0.99},
     # Same topology, an eighth of the channels (>= 200 images/s at 64 x 64 on 2 CPU cores), any
     # input size divisible by 4, ab output.
     "tiny": {"input_shape": (None, None, 1), "scale": 0.125, "output": "ab", "bn_momentum": TINY_BN_MOMENTUM},
 }
 
 
-@register("unet", source="seed 000, model 4", summary="encoder-decoder with skip connections")
+@register("unet", PRESETS, source="seed 000, model 4", summary="encoder-decoder with skip connections")
 def unet(preset="tiny", **options) -> keras.Model:
     """Build the U-Net; ``options`` (``input_shape``, ``scale``, ``output``, ``bn_momentum``)
     override the preset."""

@@ -10,56 +10,19 @@ upsamples twice and needs no crop.
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import keras
 from keras import layers
 
+from ..backbones import GreyToVGG, vgg16_features
 from .blocks import TINY_BN_MOMENTUM, configure, output_head, width
 from .registry import register
 
-#: Why the ImageNet weights could not be had this session (None: not tried or loaded).
-_imagenet_unavailable = None
-
-#: Caffe-style VGG16 input: channel means (BGR) subtracted from 0-255 values.
-VGG_MEAN = (103.939, 116.779, 123.68)
-
 PRESETS = {
-    "seed": {"input_shape": (120, 176, 1), "heads": 4, "key_dim": 256, "ff_dim": 512, "scale": 1.0,
-             "decoder": "seed", "weights": "imagenet", "output": "rgb", "bn_momentum": 0.99},
+    "original": {"input_shape": (120, 176, 1), "heads": 4, "key_dim": 256, "ff_dim": 512, "scale": 1.0,
+                 "decoder": "seed", "weights": "imagenet", "output": "rgb", "bn_momentum": 0.99},
     "tiny": {"input_shape": (64, 64, 1), "heads": 1, "key_dim": 32, "ff_dim": 64, "scale": 0.0625,
              "decoder": "seed", "weights": "imagenet", "output": "rgb", "bn_momentum": TINY_BN_MOMENTUM},
 }
-
-
-@keras.saving.register_keras_serializable(package="colorlab")
-class GreyToVGG(layers.Layer):
-    """L / 100 in [0, 1] -> the three-channel, mean-subtracted 0-255 input VGG16 was trained on."""
-
-    def call(self, x):
-        return keras.ops.concatenate([x * 255.0 - mean for mean in VGG_MEAN], axis=-1)
-
-
-def vgg16_features(input_shape, weights="imagenet", layer="block3_conv3") -> keras.Model:
-    """Frozen VGG16 from its input to ``layer``. With ``weights="imagenet"`` it loads the real
-    ImageNet weights (Keras downloads and caches them) and, where they cannot be had, says so in
-    one line and falls back to random weights (a failed download is not retried in the same
-    session). Lessons 09 and 10."""
-    global _imagenet_unavailable
-    if weights == "imagenet" and _imagenet_unavailable:
-        weights = None
-        print(f"colorlab: VGG16 ImageNet weights unavailable ({_imagenet_unavailable}); using random weights instead.")
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # Keras's "Downloading data from ..." line
-            vgg = keras.applications.VGG16(include_top=False, weights=weights, input_shape=input_shape)
-    except Exception as error:  # offline, a proxy, a broken cache: all end the same way
-        _imagenet_unavailable = (str(error).splitlines() or [type(error).__name__])[0][:160]
-        print(f"colorlab: VGG16 ImageNet weights unavailable ({_imagenet_unavailable}); using random weights instead.")
-        vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
-    features = keras.Model(vgg.input, vgg.get_layer(layer).output, name=f"vgg16_to_{layer}")
-    features.trainable = False
-    return features
 
 
 def _transformer_encoder(x, heads, key_dim, ff_dim):
@@ -70,10 +33,10 @@ def _transformer_encoder(x, heads, key_dim, ff_dim):
     return layers.Add()([x, layers.Dense(x.shape[-1])(y)])
 
 
-@register("vgg_transformer", source="seed 000, model 6",
+@register("vgg_transformer", PRESETS, source="seed 000, model 6",
           summary="frozen VGG16 + transformer encoder + conv decoder; predicts RGB")
 def vgg_transformer(preset="tiny", **options) -> keras.Model:
-    """4,031,491 parameters at the seed preset, 1,736,448 of them frozen (input size divisible by 4)."""
+    """4,031,491 parameters at the original preset, 1,736,448 of them frozen (input size divisible by 4)."""
     c = configure(PRESETS, preset, options)
     height, width_px, _ = c["input_shape"]
     inputs = keras.Input(c["input_shape"], name="L")
