@@ -1,6 +1,7 @@
 import struct
 import time
 import zlib
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorlab import color, data
-from colorlab.data.toyworld import SHAPE_COLOURS
+from colorlab.data.scenes import SHAPE_COLOURS
 
 # --------------------------------------------------------------------------------------- toyworld
 
@@ -67,6 +68,14 @@ def test_toyworld_themes():
         data.toyworld(2, themes=("mars",))
 
 
+def test_the_scenes_module_can_be_patched_by_its_dotted_name():
+    # The module is not shadowed by the function ``data.toyworld``, so its settings can be replaced.
+    with mock.patch("colorlab.data.scenes._MAX_OBJECTS", 0):
+        empty = data.toyworld(20, size=32, seed=0)
+    assert not empty.objects.any() and not empty.ambiguous.any()
+    assert data.toyworld(20, size=32, seed=0).objects.any()
+
+
 # ----------------------------------------------------------------------------------------- photos
 
 
@@ -85,12 +94,12 @@ def test_photos_are_coloured_patches_split_by_source():
     assert len(set(everything.source)) == len(data.PHOTOS)
 
 
-def test_photo_is_the_packaged_file():
+def test_packaged_photo_is_the_file():
     from skimage import data as skdata
 
-    np.testing.assert_allclose(data.photo("coffee"), skdata.coffee() / 255.0, atol=1e-6)
+    np.testing.assert_allclose(data.packaged_photo("coffee"), skdata.coffee() / 255.0, atol=1e-6)
     with pytest.raises(KeyError, match="no packaged photo"):
-        data.photo("mona_lisa")
+        data.packaged_photo("mona_lisa")
 
 
 # ------------------------------------------------------------------------------------- load_image
@@ -255,12 +264,12 @@ def test_category_subsets():
         data.category_subsets(categories, "dog", 12)
 
 
-def test_augment_grows_the_set_and_keeps_originals():
+def test_augmented_copies_grow_the_set_and_keeps_originals():
     images = data.toyworld(10, size=32).images
-    grown = data.augment(images, 19, seed=0)
+    grown = data.augmented_copies(images, 19, seed=0)
     assert grown.shape == (19, 32, 32, 3)
     np.testing.assert_array_equal(grown[:10], images)
-    np.testing.assert_array_equal(grown, data.augment(images, 19, seed=0))  # seeded
+    np.testing.assert_array_equal(grown, data.augmented_copies(images, 19, seed=0))  # seeded
     assert 0.0 <= grown.min() and grown.max() <= 1.0
     originals = images.reshape(10, -1)
     for copy in grown[10:].reshape(9, -1):  # every extra image is new, not a duplicate

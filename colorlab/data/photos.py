@@ -52,7 +52,7 @@ class Patches(NamedTuple):
     category: np.ndarray
 
 
-def photo(name: str) -> np.ndarray:
+def packaged_photo(name: str) -> np.ndarray:
     """One packaged photograph, whole, as float32 RGB in [0, 1]."""
     return _photo_pixels(name).astype(np.float32) / 255.0
 
@@ -98,7 +98,7 @@ def photos(size: int = 64, split: str | None = None, longer_side: int = 320, str
         names = [names[i] for i in getattr(parts, split)]
     images, sources = [], []
     for name in names:
-        cut = cut_patches(resize_longer_side(photo(name), longer_side), size, stride or size // 2)
+        cut = cut_patches(resize_longer_side(packaged_photo(name), longer_side), size, stride or size // 2)
         cut = cut[~is_grey(cut)]
         images.append(cut)
         sources += [name] * len(cut)

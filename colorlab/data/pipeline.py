@@ -125,7 +125,7 @@ def augmentation(seed: int = 0) -> keras.Sequential:
     )
 
 
-def augment(images: np.ndarray, n_out: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
+def augmented_copies(images: np.ndarray, n_out: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
     """Grow ``images`` to ``n_out``: the originals first, then augmented copies of random ones
     (seed 000 grew 265 portraits to 505 this way)."""
     if n_out < len(images):
