@@ -1,5 +1,9 @@
+import random
 import struct
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -263,10 +267,36 @@ def test_augmented_copies_grow_the_set_and_keeps_originals():
     assert grown.shape == (19, 32, 32, 3)
     np.testing.assert_array_equal(grown[:10], images)
     np.testing.assert_array_equal(grown, data.augmented_copies(images, 19, seed=0))  # seeded
+    assert not np.allclose(grown[10:], data.augmented_copies(images, 19, seed=1)[10:])
     assert 0.0 <= grown.min() and grown.max() <= 1.0
     originals = images.reshape(10, -1)
     for copy in grown[10:].reshape(9, -1):  # every extra image is new, not a duplicate
         assert np.abs(originals - copy).max(axis=1).min() > 0.01
+
+
+def test_augmented_copies_leave_global_random_state_alone():
+    images = data.toyworld(4, size=32).images
+    first = data.augmented_copies(images, 8, seed=5)
+    random.seed(1)
+    np.random.seed(1)
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    again = data.augmented_copies(images, 8, seed=5)
+    assert random.getstate() == python_state
+    numpy_after = np.random.get_state()
+    assert numpy_after[0] == numpy_state[0] and numpy_after[2:] == numpy_state[2:]
+    np.testing.assert_array_equal(numpy_after[1], numpy_state[1])
+    np.testing.assert_array_equal(again, first)  # the seed alone decides, whatever the global state
+
+
+def test_importing_the_data_module_adds_no_warnings_filter():
+    # Third-party imports first: only what colorlab itself does is measured.
+    code = ("import warnings, numpy, PIL.Image, skimage.color, tensorflow, keras\n"
+            "before = list(warnings.filters)\n"
+            "import colorlab.data\n"
+            "print(warnings.filters == before)")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert result.stdout.split()[-1] == "True"
 
 
 @pytest.mark.parametrize("target", ["ab", "rgb", "classes"])
