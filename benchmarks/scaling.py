@@ -11,6 +11,8 @@ size and data size, on this machine (the measurements behind lesson 13).
    should deliver at least 5 times what training consumes, so the model never waits for data).
 2. Scaling: images per second and seconds per epoch of the tiny U-Net at 32, 64 and 128 pixels,
    on 1x and 2x the toyworld scenes (the second epoch, after tracing).
+3. Toyworld: scenes per second that ``colorlab.data.toyworld`` draws at 64 x 64 (1,000 at a
+   time; lessons draw their training sets with it, so it should take a second or two at most).
 
 Other processes sharing the CPU make every figure noisy: the pipeline's steady-state figures and
 the training speed they are compared with are each the median of three measurements.
@@ -111,6 +113,17 @@ def scaling_table(n_scenes: int) -> None:
             del scenes
 
 
+def toyworld_line(n: int = 1000) -> None:
+    seconds = median_of(lambda: timed(lambda: data.toyworld(n, 64, seed=0)))
+    print(f"toyworld: {n:,} scenes of 64 x 64 in {seconds:.2f} s ({n / seconds:,.0f} scenes/s)")
+
+
+def timed(work) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=512, help="PNG files in the pipeline's folder")
@@ -120,6 +133,7 @@ def main():
     print(f"{os.cpu_count()} CPU cores visible; TensorFlow {tf.__version__}\n")
     pipeline_table(args.files)
     scaling_table(args.scenes)
+    toyworld_line()
 
 
 if __name__ == "__main__":

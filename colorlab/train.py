@@ -273,7 +273,7 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
         # the end of the first epoch by running out of data and warns about it: expected here.
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
         history = model.fit(train_data, validation_data=val_data, epochs=epochs, verbose=verbose,
-                            callbacks=[timer, *extra])
+                            callbacks=[timer, *extra], shuffle=False)  # the pipeline shuffles
     result = dict(history.history)
     result["seconds"] = timer.seconds
     result["total_seconds"] = time.perf_counter() - start

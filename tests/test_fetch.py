@@ -1,4 +1,4 @@
-"""colorlab.data.fetch, offline: a local HTTP server serves archives the tests build themselves."""
+"""colorlab.data.download (``fetch``), offline: a local HTTP server serves archives the tests build themselves."""
 
 import hashlib
 import io
@@ -11,6 +11,7 @@ import tarfile
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -155,6 +156,17 @@ def test_cache_dir_comes_from_the_environment(server, tmp_path, monkeypatch):
     assert data.cache_root() == tmp_path / "from-env"
     folder = fetch("tiny", progress=False, registry={"tiny": server.entry("/tiny", make_tar())})
     assert folder == tmp_path / "from-env" / "tiny" / "pics"
+
+
+def test_the_module_can_be_patched_by_its_dotted_name(tmp_path, monkeypatch):
+    # The module is not shadowed by the function ``data.fetch``, so its helpers can be replaced.
+    monkeypatch.delenv("COLORLAB_DATA", raising=False)
+    monkeypatch.setattr("colorlab.data.download._default_cache", lambda: str(tmp_path / "patched"))
+    assert data.cache_root() == tmp_path / "patched"
+    with mock.patch("colorlab.data.download.shutil.disk_usage", return_value=mock.Mock(free=0)):
+        with pytest.raises(data.FetchError, match="free"):
+            fetch("tiny", cache_dir=tmp_path, registry={"tiny": {"url": "http://127.0.0.1:9/x", "sha256": "0" * 64,
+                                                               "size": 10, "format": "tar"}})
 
 
 def test_wrong_checksum_is_refused_and_leaves_nothing(server, cache):

@@ -1,14 +1,20 @@
 """colorlab.data.folder_dataset: a streaming tf.data pipeline from a folder of image files, and
 train.fit fed from a folder or a ready dataset (lesson 13)."""
 
+import re
+import warnings
+from unittest import mock
+
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
+from PIL import Image, ImageFile
 from skimage.color import rgb2lab
 
 from colorlab import color, data, models, train
 
+# The shared folder holds broken files on purpose: every pipeline made from it warns about them.
+pytestmark = pytest.mark.filterwarnings("ignore:.* skipped:UserWarning")
 SIZE = 32
 SCENES = data.toyworld(8, size=48, seed=0)
 # (width, height) of each colour picture: landscape, portrait, square, larger and smaller than SIZE.
@@ -115,8 +121,54 @@ def test_grey_pictures_are_dropped_unless_asked_and_grey_rgba_become_rgb(folder)
 def test_corrupt_files_are_skipped_and_training_goes_on(folder):
     root, names = folder
     # corrupt.jpg, truncated.png and fake.png are all among the listed files, and none stops it.
-    epochs = [sum(len(x) for x, _ in batches) for batches in [data.folder_dataset(root, SIZE)] * 2]
+    with pytest.warns(UserWarning, match="3 of .* files .* skipped") as caught:
+        batches = data.folder_dataset(root, SIZE)
+    assert all(name in str(caught[0].message) for name in BROKEN)
+    epochs = [sum(len(x) for x, _ in batches) for _ in range(2)]
     assert epochs == [len(names)] * 2
+
+
+def test_bad_files_are_skipped_before_decoding_and_named_in_one_warning(tmp_path):
+    for name, scene in zip(("good.jpg", "good.png"), SCENES.images):
+        Image.fromarray(data.to_uint8(scene)).save(tmp_path / name)
+    whole = (tmp_path / "good.jpg").read_bytes()
+    (tmp_path / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "notes.png").write_text("not an image, but named like one")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    bomb = Image.new("P", (8000, 6400), 0)  # 51.2 megapixels of one red: about 50 kB on disk
+    bomb.putpalette([200, 30, 30] * 256)
+    bomb.save(tmp_path / "bomb.png")
+    assert (tmp_path / "bomb.png").stat().st_size < 1_000_000
+    # Only headers are read (no pixel decoded) to decide, when the pipeline is made.
+    with mock.patch.object(ImageFile.ImageFile, "load", side_effect=AssertionError("decoded")), \
+            pytest.warns(UserWarning, match="4 of 6 files") as caught:
+        batches = data.folder_dataset(tmp_path, SIZE, "rgb", batch_size=64, shuffle=False, drop_grey=False)
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    for name, reason in [("truncated.jpg", "truncated"), ("notes.png", "not an image"),
+                         ("bomb.png", "too large, 8000 x 6400 = 51,200,000 pixels"), ("empty.jpg", "empty")]:
+        assert re.search(f"{name}: .*{reason}", message), name
+    assert "good" not in message
+    _, rgb = next(iter(batches))
+    assert len(rgb) == 2
+    with pytest.raises(ValueError, match="(?s)no usable image file.*6 of 6 files.*good.jpg: image too large"):
+        data.folder_dataset(tmp_path, SIZE, max_pixels=100)
+
+
+def test_exif_orientation_turns_pictures_upright_as_load_image_does(tmp_path):
+    rows, cols = np.mgrid[0:32, 0:64]  # stored landscape; red grows to the right, green down
+    stored = np.stack([cols * 4, rows * 8, np.full_like(rows, 128)], axis=-1).astype(np.uint8)
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        Image.fromarray(stored).save(tmp_path / f"o{orientation}.jpg", exif=exif, quality=95)
+    _, rgb = next(iter(data.folder_dataset(tmp_path, SIZE, "rgb", batch_size=8, shuffle=False)))
+    for orientation, picture in enumerate(rgb.numpy(), start=1):
+        upright = data.load_image(tmp_path / f"o{orientation}.jpg")
+        top, left = (upright.shape[0] - SIZE) // 2, (upright.shape[1] - SIZE) // 2
+        expected = upright[top:top + SIZE, left:left + SIZE]
+        assert np.abs(picture - expected).max() < 0.05, orientation
+    assert not np.allclose(rgb[5], rgb[0], atol=0.1)  # orientation 6 (a phone held upright) differs
 
 
 def test_shuffle_cache_and_augment(folder, tmp_path):
@@ -156,7 +208,10 @@ def test_fit_trains_from_a_folder_and_from_a_ready_dataset(folder):
     root, names = folder
     model = models.build("unet")
     before = [w.numpy().copy() for w in model.weights]
-    history = train.fit(model, root, validation=root, epochs=1, batch_size=4, verbose=0, live=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = train.fit(model, root, validation=root, epochs=1, batch_size=4, verbose=0, live=False)
+    assert not [w for w in caught if "shuffle" in str(w.message)]  # the pipeline shuffles; Keras is not asked to
     assert len(history["loss"]) == 1 and np.isfinite(history["val_loss"][0])
     assert any(not np.allclose(a, w.numpy()) for a, w in zip(before, model.weights))
     batches = data.folder_dataset(root, SIZE, batch_size=4)

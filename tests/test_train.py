@@ -109,7 +109,7 @@ def test_a_failed_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypat
 @pytest.mark.parametrize("name", ["unet", "sequential_rgb", "palette_classifier", "ab_classifier"])
 def test_colorize_returns_full_resolution_with_the_input_lightness(name):
     model = models.build(name)
-    image = data.fit_to(data.photo("coffee"), (45, 70))  # odd sizes, not divisible by anything
+    image = data.fit_to(data.packaged_photo("coffee"), (45, 70))  # odd sizes, not divisible by anything
     result = train.colorize(model, image)
     assert result.shape == image.shape and result.dtype == np.float32
     assert 0.0 <= result.min() and result.max() <= 1.0

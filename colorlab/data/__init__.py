@@ -1,7 +1,7 @@
 """Data for the course: toyworld scenes, packaged photos, the learner's own images, downloadable
-datasets (fetch), and the preprocessing every lesson shares (see the submodules' docstrings)."""
+datasets (``fetch``), and the preprocessing every lesson shares (see the submodules' docstrings)."""
 
-from .fetch import (
+from .download import (
     CACHE_ENV,
     ChecksumError,
     DownloadError,
@@ -13,13 +13,13 @@ from .fetch import (
     fetch,
     registry,
 )
-from .photos import MAX_PIXELS, PHOTOS, ImageError, Patches, load_image, photo, photos
+from .photos import MAX_PIXELS, PHOTOS, ImageError, Patches, load_image, packaged_photo, photos
 from .pipeline import (
     GREY_CHROMA,
     IMAGE_SUFFIXES,
     Split,
-    augment,
     augmentation,
+    augmented_copies,
     category_subsets,
     cut_patches,
     dataset,
@@ -31,13 +31,13 @@ from .pipeline import (
     split_indices,
     to_uint8,
 )
-from .toyworld import THEMES, Scenes, toyworld
+from .scenes import THEMES, Scenes, toyworld
 
 __all__ = [
     "CACHE_ENV", "ChecksumError", "DownloadError", "FetchError", "Labelled", "UnsafeArchiveError",
     "cache_root", "cifar_classes", "fetch", "registry",
     "GREY_CHROMA", "MAX_PIXELS", "PHOTOS", "THEMES", "ImageError", "Patches", "Scenes", "Split",
-    "IMAGE_SUFFIXES", "augment", "augmentation", "category_subsets", "cut_patches", "dataset", "fit_to",
+    "IMAGE_SUFFIXES", "augmentation", "augmented_copies", "category_subsets", "cut_patches", "dataset", "fit_to",
     "folder_dataset", "image_files", "is_grey",
-    "load_image", "photo", "photos", "resize_longer_side", "split_indices", "to_uint8", "toyworld",
+    "load_image", "packaged_photo", "photos", "resize_longer_side", "split_indices", "to_uint8", "toyworld",
 ]

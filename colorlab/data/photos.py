@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -52,7 +53,7 @@ class Patches(NamedTuple):
     category: np.ndarray
 
 
-def photo(name: str) -> np.ndarray:
+def packaged_photo(name: str) -> np.ndarray:
     """One packaged photograph, whole, as float32 RGB in [0, 1]."""
     return _photo_pixels(name).astype(np.float32) / 255.0
 
@@ -98,7 +99,7 @@ def photos(size: int = 64, split: str | None = None, longer_side: int = 320, str
         names = [names[i] for i in getattr(parts, split)]
     images, sources = [], []
     for name in names:
-        cut = cut_patches(resize_longer_side(photo(name), longer_side), size, stride or size // 2)
+        cut = cut_patches(resize_longer_side(packaged_photo(name), longer_side), size, stride or size // 2)
         cut = cut[~is_grey(cut)]
         images.append(cut)
         sources += [name] * len(cut)
@@ -124,18 +125,20 @@ def load_image(source, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             data = handle.read()
     if not data:
         raise ImageError(f"{name}: the file is empty (0 bytes)")
+    with _reading(name):
+        image = _open_header(io.BytesIO(data), name, max_pixels)
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    return _to_rgb(image)
+
+
+@contextmanager
+def _reading(name: str):
+    """Pillow's complaints about the file ``name``, raised as ``ImageError``s that name it."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageError(
-                    f"{name}: image too large, {width} x {height} = {width * height:,} pixels "
-                    f"(limit {max_pixels:,}); resize it first"
-                )
-            image.load()
-            image = ImageOps.exif_transpose(image)
+            yield
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -144,9 +147,21 @@ def load_image(source, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageError(f"{name}: image too large (decompression bomb guard): {error}") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"{name}: corrupt or truncated image ({error})") from None
-    if image.width == 0 or image.height == 0:
-        raise ImageError(f"{name}: the image has no pixels ({image.width} x {image.height})")
-    return _to_rgb(image)
+
+
+def _open_header(file, name: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """The image in ``file`` as Pillow opens it: its header read, no pixel decoded yet. Refuses
+    one of more than ``max_pixels`` pixels, or of none. Use inside ``_reading(name)``."""
+    image = Image.open(file)
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{name}: image too large, {width} x {height} = {width * height:,} pixels "
+            f"(limit {max_pixels:,}); resize it first"
+        )
+    if width == 0 or height == 0:
+        raise ImageError(f"{name}: the image has no pixels ({width} x {height})")
+    return image
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:

@@ -14,16 +14,14 @@ from typing import NamedTuple
 import keras
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from .. import color
+from .photos import MAX_PIXELS, ImageError, _open_header, _reading
 
 #: Images whose every pixel has less chroma than this count as grey (Zhang et al.'s
 #: NonGrayMaskLayer uses 5): a grey photo in a training set teaches "no colour".
 GREY_CHROMA = 5.0
-
-# ``dataset`` shuffles, so Keras's reminder that fit(shuffle=True) cannot shuffle a tf.data
-# pipeline is noise in every lesson.
-warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed", category=UserWarning)
 
 
 class Split(NamedTuple):
@@ -125,12 +123,12 @@ def augmentation(seed: int = 0) -> keras.Sequential:
     )
 
 
-def augment(images: np.ndarray, n_out: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
+def augmented_copies(images: np.ndarray, n_out: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
     """Grow ``images`` to ``n_out``: the originals first, then augmented copies of random ones
-    (seed 000 grew 265 portraits to 505 this way)."""
+    (seed 000 grew 265 portraits to 505 this way). The same ``seed`` gives the same copies; no
+    global random state is read or changed."""
     if n_out < len(images):
         raise ValueError(f"n_out ({n_out}) is smaller than the {len(images)} images given")
-    keras.utils.set_random_seed(seed)
     layers = augmentation(seed)
     picks = np.random.default_rng(seed).integers(len(images), size=n_out - len(images))
     extra = [
@@ -173,8 +171,14 @@ def dataset(images: np.ndarray, target: str = "ab", batch_size: int = 32, shuffl
 #: File endings ``folder_dataset`` reads (what ``tf.io.decode_image`` decodes), any case.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp")
 
-# The first bytes of each format decode_image reads: a file with none of them is not an image.
-_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"RIFF")
+# Pillow's names of the formats decode_image reads (MPO: a phone's JPEG with extra views).
+_DECODED = {"JPEG", "MPO", "PNG", "GIF", "BMP", "WEBP"}
+# The bytes that close a JPEG or a PNG: a file cut short (an interrupted copy) lacks them.
+_END = {"JPEG": b"\xff\xd9", "MPO": b"\xff\xd9", "PNG": b"IEND"}
+# EXIF orientation -> (swap rows and columns, mirror left-right, mirror top-bottom), the steps in
+# that order that turn the stored pixels upright.
+_UPRIGHT = {1: (0, 0, 0), 2: (0, 1, 0), 3: (0, 1, 1), 4: (0, 0, 1),
+            5: (1, 0, 0), 6: (1, 1, 0), 7: (1, 1, 1), 8: (1, 0, 1)}
 
 
 def image_files(folder) -> list[str]:
@@ -191,9 +195,48 @@ def image_files(folder) -> list[str]:
     return sorted(found)
 
 
+def _upright_steps(path: str, max_pixels: int) -> tuple:
+    """Check an image file by ``load_image``'s rules, reading its header and its last bytes
+    but decoding nothing; return the ``_UPRIGHT`` steps of its EXIF orientation. Raises
+    ``ImageError`` naming the file and the problem."""
+    if os.path.getsize(path) == 0:
+        raise ImageError(f"{path}: the file is empty (0 bytes)")
+    with open(path, "rb") as file, _reading(path):
+        image = _open_header(file, path, max_pixels)
+        if image.format not in _DECODED:
+            raise ImageError(f"{path}: a {image.format} file; folder_dataset reads JPEG, PNG, GIF, BMP and WebP")
+        end = _END.get(image.format)
+        if end is not None:
+            data_start = file.tell()  # past the header, so a JPEG's EXIF thumbnail (it has an end) is not seen
+            file.seek(max(data_start, os.fstat(file.fileno()).st_size - 16))
+            if end not in file.read():  # usually there; else look further (data after the end)
+                file.seek(data_start)
+                if end not in file.read():
+                    raise ImageError(f"{path}: truncated ({image.format} data without its end)")
+        exif = Image.Exif()
+        if "exif" in image.info:
+            exif.load(image.info["exif"])
+    return _UPRIGHT.get(exif.get(0x0112, 1), _UPRIGHT[1])
+
+
+def _usable_files(paths: list[str], max_pixels: int):
+    """The files among ``paths`` that pass ``_upright_steps``, their steps, and one message per
+    file refused."""
+    kept, steps, refused = [], [], []
+    for path in paths:
+        try:
+            steps.append(_upright_steps(path, max_pixels))
+            kept.append(path)
+        except ImageError as error:
+            refused.append(str(error))
+        except OSError as error:  # unreadable: no permission, gone since the listing
+            refused.append(f"{path}: cannot be read ({error})")
+    return kept, steps, refused
+
+
 def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int = 32, shuffle: bool = True,
                    seed: int = 0, cache=False, centers=None, stride: int = 1, augment: bool = False,
-                   drop_grey: bool = True, class_weights=None) -> tf.data.Dataset:
+                   drop_grey: bool = True, class_weights=None, max_pixels: int = MAX_PIXELS) -> tf.data.Dataset:
     """A streaming ``tf.data`` pipeline of encoded (input, target) batches from a folder of image
     files (JPEG, PNG, GIF, BMP, WebP; any size; searched recursively), e.g. one ``fetch`` returned.
     The same contract as ``dataset``: input L / 100 (N, size, size, 1), target ab / 128, RGB or
@@ -202,9 +245,10 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
 
     Each file is read and decoded in parallel (``tf.io.decode_image``: grey, palette and RGBA become
     RGB, an animated GIF gives its first frame), its shorter side resized to ``size`` (by pixel
-    averaging when it shrinks) and its centre cut out. With ``augment``, the shorter side goes to
-    9/8 of ``size`` and a random ``size`` x ``size`` window, randomly mirrored left-right, is cut
-    out instead, afresh each epoch. ``drop_grey`` leaves out near-grey pictures (no pixel of the
+    averaging when it shrinks), turned upright by its EXIF orientation (phones store photos
+    sideways with a tag that says so) and its centre cut out. With ``augment``, the shorter side
+    goes to 9/8 of ``size`` and a random ``size`` x ``size`` window, randomly mirrored left-right,
+    is cut out instead, afresh each epoch. ``drop_grey`` leaves out near-grey pictures (no pixel of the
     cut-out square with chroma of ``GREY_CHROMA`` or more), as the course's training sets do; it
     tests whole batches, so a batch that held grey pictures comes out that much smaller than
     ``batch_size``. ``shuffle`` reorders the files every epoch (``seed`` makes the order
@@ -217,12 +261,14 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
     files when the folder or ``size`` changes, since they are reused as they are). With a cache,
     shuffling happens after it (all cached pictures in memory; at most 4096 for a file cache).
 
-    Undecodable files (corrupt, truncated, or not images) are **skipped**, not fatal: one
-    unreadable picture in a folder of thousands must not end a long run. TensorFlow logs a
-    warning for each (on the terminal that runs Jupyter, not in the notebook); it names files
-    that are not images at all. To find the culprits, ``colorlab.data.load_image`` each file: it
-    raises an ``ImageError`` that names the file and the problem. Files with other endings
-    (TIFF, HEIC, text) are not read at all. An empty folder is a ``ValueError``.
+    Every file's header is read first, decoding nothing, by ``load_image``'s rules: files that
+    are empty, not images, in another format, truncated (JPEG and PNG: their closing bytes
+    missing) or of more than ``max_pixels`` pixels (decoding one could exhaust the memory) are
+    **skipped**, not fatal, since one bad picture in a folder of thousands must not end a long
+    run; one warning names them and says why. A file damaged where no header or end shows it
+    fails to decode during the run and is left out then, with only TensorFlow's log to say so.
+    Files with other endings (TIFF, HEIC, text) are not read at all. A folder with no usable
+    image file is a ``ValueError``.
 
     Introduced in lesson 13.
     """
@@ -230,17 +276,20 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
         raise ValueError(f"unknown target {target!r}; choose one of {color.TARGETS}")
     if size < 8:
         raise ValueError(f"size must be at least 8 pixels, got {size}")
-    paths = image_files(folder)
-    if not paths:
+    listed = image_files(folder)
+    if not listed:
         raise ValueError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in folder {str(folder)!r}")
+    paths, steps, refused = _usable_files(listed, max_pixels)
+    if refused:
+        shown = refused[:10] + ([f"... and {len(refused) - 10} more"] if len(refused) > 10 else [])
+        message = f"{len(refused)} of {len(listed)} files in {str(folder)!r} skipped:\n  " + "\n  ".join(shown)
+        if not paths:
+            raise ValueError("no usable image file: " + message)
+        warnings.warn(message, stacklevel=2)
     side = int(np.ceil(size * 9 / 8)) if augment else size
 
-    def load(path):
-        raw = tf.io.read_file(path)
-        head = tf.strings.substr(raw, 0, 4)
-        known = tf.reduce_any([tf.strings.substr(head, 0, len(m)) == m for m in _MAGIC])
-        with tf.control_dependencies([tf.debugging.Assert(known, ["not an image file:", path])]):
-            rgb = tf.io.decode_image(raw, channels=3, expand_animations=False, dtype=tf.uint8)
+    def load(path, steps):
+        rgb = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False, dtype=tf.uint8)
         shape = tf.cast(tf.shape(rgb)[:2], tf.float32)
         scale = side / tf.reduce_min(shape)
         new = tf.maximum(side, tf.cast(tf.round(shape * scale), tf.int32))
@@ -248,9 +297,13 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
         # fast as antialiased bilinear); the rare picture smaller than ``side`` is interpolated.
         resized = tf.cond(scale < 1, lambda: tf.image.resize(rgb, new, method="area"),
                           lambda: tf.image.resize(rgb, new, method="bilinear"))
-        return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
+        picture = tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
+        # Upright after resizing: the same result as before it, on far fewer pixels.
+        picture = tf.cond(steps[0], lambda: tf.transpose(picture, (1, 0, 2)), lambda: picture)
+        picture = tf.cond(steps[1], lambda: picture[:, ::-1], lambda: picture)
+        return tf.cond(steps[2], lambda: picture[::-1], lambda: picture)
 
-    files = tf.data.Dataset.from_tensor_slices(paths)
+    files = tf.data.Dataset.from_tensor_slices((paths, np.asarray(steps, bool)))
     if shuffle and not cache:
         files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
     pictures = files.map(load, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors(log_warning=True)
