@@ -36,10 +36,14 @@ def quiet() -> None:
     Hides what a learner cannot act on: the C++ start-up log (oneDNN notes, CUDA probing, kernel
     fallbacks), which TensorFlow writes to file descriptor 2 before any Python setting applies,
     and the Python logger's warnings such as tf.function retracing, expected when a lesson trains
-    several small models in one kernel. Real failures still raise exceptions. Sets
-    ``TF_CPP_MIN_LOG_LEVEL=3`` unless it is already set, and TensorFlow's logger to ERROR. Calling
-    it again changes nothing. Introduced in lesson 00.
+    several small models in one kernel, and Keras's reminder that ``shuffle=True`` does not apply
+    to a ``tf.data`` pipeline (colorlab's pipelines shuffle themselves). Real failures still raise
+    exceptions. Sets ``TF_CPP_MIN_LOG_LEVEL=3`` unless it is already set, and TensorFlow's logger
+    to ERROR. Calling it again changes nothing. Introduced in lesson 00.
     """
+    import warnings
+
+    warnings.filterwarnings("ignore", message="`shuffle=True` was passed", category=UserWarning)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with _stderr_to_devnull():
         import tensorflow as tf
