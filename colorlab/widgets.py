@@ -51,23 +51,23 @@ class LabExplorer(widgets.VBox):
     def __repr__(self):  # what a notebook shows where no widget can be drawn (GitHub, nbconvert)
         return "LabExplorer: L*, a*, b* sliders (open the notebook in Jupyter or Colab to use them)"
 
-    def colours(self) -> dict:
+    def colors(self) -> dict:
         """RGB of the colour, its mirror and their greys, and whether each colour fits in sRGB."""
         L, a, b = self.L.value, self.a.value, self.b.value
         lab = np.array([[L, a, b], [L, -a, -b]])
         rgb = color.lab_to_rgb(lab)  # clipped to what a screen can show
         in_gamut = np.abs(color.rgb_to_lab(rgb) - lab).max(axis=-1) < 1.0
-        return {"colour": rgb[0], "mirror": rgb[1], "greys": color.to_grey(rgb), "in_gamut": in_gamut}
+        return {"color": rgb[0], "mirror": rgb[1], "greys": color.to_grey(rgb), "in_gamut": in_gamut}
 
     def update(self, change=None):
         """Redraw the swatches for the sliders' current values."""
-        c = self.colours()
+        c = self.colors()
         L, a, b = self.L.value, self.a.value, self.b.value
         note = "" if c["in_gamut"].all() else (
             '<p style="color:#b00">One of these colours is outside what a screen (sRGB) can show: '
             "it is drawn clipped, so its grey differs.</p>")
         self.view.value = (
-            _swatch(c["colour"], f"L*={L:g} a*={a:g} b*={b:g}")
+            _swatch(c["color"], f"L*={L:g} a*={a:g} b*={b:g}")
             + _swatch(c["mirror"], f"L*={L:g} a*={-a:g} b*={-b:g}")
             + _swatch(c["greys"][0], "grey of the first")
             + _swatch(c["greys"][1], "grey of the second")
