@@ -175,10 +175,8 @@ class TrainPanel(widgets.VBox):
         finally:
             self.train_button.disabled, self.stop_button.disabled = False, True
 
-    def _show(self, figure):
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        self.picture.value = buffer.getvalue()
+    def _show(self, png: bytes):
+        self.picture.value = png
 
 
 def _png(image, side: int = 160) -> bytes:

@@ -86,6 +86,51 @@ def test_train_panel_offers_every_architecture_and_classifiers_train():
     assert panel.history["loss"][-1] < panel.history["loss"][0]
 
 
+def test_live_view_and_progress_figure_keep_out_of_pyplot():
+    import matplotlib.pyplot as plt
+    from IPython.core.formatters import DisplayFormatter
+
+    from colorlab import models, train
+
+    model = models.build("simple_cnn")
+    images = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
+    plt.close("all")
+    figure = train.progress_figure(model, {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]}, images)
+    assert plt.get_fignums() == [] and len(figure.axes) == 1 + 3 * 2
+    shown, _ = DisplayFormatter().format(figure)  # what a notebook does with a cell's last value
+    assert shown["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+    seen = []
+    view = train.LiveView(images, show=lambda png: seen.append((png[:8], plt.get_fignums())))
+    view.set_model(model)
+    view.on_epoch_end(0, {"loss": 1.0, "val_loss": 1.1})
+    assert seen == [(b"\x89PNG\r\n\x1a\n", [])] and view.history == {"loss": [1.0], "val_loss": [1.1]}
+
+
+def test_live_view_shows_a_png_in_the_notebook_and_updates_it_in_place(monkeypatch):
+    import IPython.display
+
+    from colorlab import models, train
+
+    shown = []
+
+    class Handle:
+        def update(self, picture):
+            shown.append(("update", picture))
+
+    def display(picture, display_id):
+        shown.append(("display", picture))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    view = train.LiveView(np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32))
+    view.set_model(models.build("simple_cnn"))
+    view.on_epoch_end(0, {"loss": 1.0})
+    view.on_epoch_end(1, {"loss": 0.5})
+    assert [how for how, _ in shown] == ["display", "update"]
+    assert all(isinstance(picture, IPython.display.Image) and picture.data[:4] == b"\x89PNG"
+               for _, picture in shown)
+
+
 def real_or_fake(n=12, seed=0, **options):
     from colorlab.widgets import RealOrFake
 
