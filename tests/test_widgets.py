@@ -1,4 +1,8 @@
+import random
+import threading
+
 import numpy as np
+import pytest
 from skimage.color import rgb2lab
 
 from colorlab.widgets import LabExplorer
@@ -29,13 +33,27 @@ def test_out_of_gamut_colors_are_flagged():
     assert "outside what a screen" in explorer.view.value
 
 
-def small_panel(**settings):
+@pytest.fixture
+def small_panel():
+    """Makes small TrainPanels; any still training at the end of the test is stopped and joined,
+    so no background run carries on into later tests."""
     from colorlab.widgets import TrainPanel
 
-    return TrainPanel(n_images=32, epochs=2, size=32, **settings)
+    panels = []
+
+    def make(**settings):
+        panels.append(TrainPanel(**{"n_images": 32, "epochs": 2, "size": 32, **settings}))
+        return panels[-1]
+
+    yield make
+    for panel in panels:
+        panel.stop()
+        if panel.thread is not None:
+            panel.thread.join(timeout=120)
+            assert not panel.thread.is_alive(), "a panel kept training after its test"
 
 
-def test_train_panel_trains_and_draws_each_epoch():
+def test_train_panel_trains_and_draws_each_epoch(small_panel):
     panel = small_panel()
     panel.architecture.value = "sequential_lab"
     panel.learning_rate.value = 3e-3
@@ -47,7 +65,7 @@ def test_train_panel_trains_and_draws_each_epoch():
     assert not panel.train_button.disabled and panel.stop_button.disabled
 
 
-def test_train_panel_stop_keeps_the_model_trained_so_far():
+def test_train_panel_stop_keeps_the_model_trained_so_far(small_panel):
     import time
 
     panel = small_panel()
@@ -64,7 +82,7 @@ def test_train_panel_stop_keeps_the_model_trained_so_far():
     assert panel.model is not None and not panel.train_button.disabled
 
 
-def test_train_panel_reports_errors_and_stays_usable(monkeypatch):
+def test_train_panel_reports_errors_and_stays_usable(monkeypatch, small_panel):
     from colorlab import train
 
     def fail(*args, **kwargs):
@@ -77,13 +95,75 @@ def test_train_panel_reports_errors_and_stays_usable(monkeypatch):
     assert not panel.train_button.disabled and panel.stop_button.disabled
 
 
-def test_train_panel_offers_every_architecture_and_classifiers_train():
+def test_train_panel_offers_every_architecture_and_classifiers_train(small_panel):
     from colorlab import models
 
     panel = small_panel(architecture="palette_classifier")
     assert set(panel.architecture.options) == set(models.names())
     panel.train(background=False)
     assert panel.history["loss"][-1] < panel.history["loss"][0]
+
+
+def test_train_during_a_run_is_refused_and_stop_still_reaches_the_run(small_panel):
+    panel = small_panel(architecture="simple_cnn", epochs=50)
+    assert panel.train() is True and panel.training
+    running, threads = panel.thread, threading.active_count()
+    assert panel.train() is False  # a second call, or a click that got through
+    assert panel.thread is running and threading.active_count() == threads  # no second run
+    assert panel.status.value.startswith("Already training") and "Stop" in panel.status.value
+    panel.stop()
+    running.join(timeout=120)
+    assert panel.history["stopped_by"] == "request" and len(panel.history["loss"]) < 50
+    assert not panel.training and not panel.train_button.disabled
+    panel.epochs.value = 1
+    assert panel.train(background=False) is True and len(panel.history["loss"]) == 1  # usable again
+
+
+def test_settings_changed_after_train_do_not_affect_the_run(small_panel, monkeypatch):
+    from colorlab import losses, widgets
+
+    release, asked = threading.Event(), []
+    toyworld = widgets.PANEL_DATASETS["toyworld"]
+
+    def held_back(n, size, seed):  # the run waits here until the settings below have changed
+        asked.append(n)
+        release.wait(timeout=60)
+        return toyworld(n, size, seed)
+
+    monkeypatch.setitem(widgets.PANEL_DATASETS, "toyworld", held_back)
+    panel = small_panel(architecture="simple_cnn", learning_rate=3e-3, loss="l1")
+    panel.train()
+    panel.architecture.value, panel.dataset.value, panel.n_images.value = "sequential_lab", "photos", 8
+    panel.epochs.value, panel.learning_rate.value, panel.loss.value = 1, 1e-4, "l2"
+    release.set()
+    panel.thread.join(timeout=120)
+    assert panel.model.name == "simple_cnn_tiny" and len(panel.history["loss"]) == 2
+    assert asked == [32, 64]  # training and validation sets, both from toyworld
+    assert float(panel.model.optimizer.learning_rate) == pytest.approx(3e-3)
+    assert panel.model.loss is losses.PIXEL_LOSSES["l1"]
+
+
+def test_a_panel_run_leaves_the_notebooks_random_generators_alone(small_panel):
+    panel = small_panel(architecture="simple_cnn")
+    random.seed(123)
+    np.random.seed(123)
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    panel.train()
+    panel.thread.join(timeout=120)
+    assert panel.status.value.startswith("finished")
+    assert random.getstate() == python_state
+    assert np.random.get_state()[2] == numpy_state[2]
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state[1])
+
+
+def test_panel_runs_are_reproducible(small_panel):
+    first, second = small_panel(architecture="simple_cnn"), small_panel(architecture="simple_cnn")
+    first.train()
+    first.thread.join(timeout=120)
+    random.random()  # the learner's own draws in between change nothing
+    second.train()
+    second.thread.join(timeout=120)
+    assert first.history["loss"] == pytest.approx(second.history["loss"], rel=1e-5)
 
 
 def test_live_view_and_progress_figure_keep_out_of_pyplot():
