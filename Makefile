@@ -5,6 +5,8 @@
 #   make budgets time every lesson (normal and FAST) and measure its peak memory
 #   make bench   every architecture's tiny preset (speed, GFLOP/s, quality after 60 s) and seed
 #                presets' speed; loss averaging (lesson 10's table); input pipeline and scaling
+#   make test-ipywidgets7  the widget tests under ipywidgets 7.7.1 (what Colab ships), in a
+#                second environment, .venv-ipywidgets7 (set VENV7 to put it elsewhere)
 # Needs only Python 3.10-3.12 and make.
 
 # The first of these that really runs and is 3.10-3.12 (pyenv shims can exist and fail).
@@ -15,7 +17,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.colorlab-installed
 
-.PHONY: lab test course budgets bench clean
+.PHONY: lab test course budgets bench clean test-ipywidgets7
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "colorlab needs Python 3.10, 3.11 or 3.12 on PATH"; exit 1; }
@@ -44,6 +46,23 @@ bench: $(STAMP)
 
 budgets: $(STAMP)
 	$(BIN)/python benchmarks/lesson_budgets.py
+
+# Colab ships ipywidgets 7.7; the course's own environment has 8. The editable install is
+# redone when the environment was made from another checkout, so the tests see this one.
+VENV7  ?= .venv-ipywidgets7
+STAMP7 := $(VENV7)/.colorlab-installed
+
+$(STAMP7): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "colorlab needs Python 3.10, 3.11 or 3.12 on PATH"; exit 1; }
+	@test -x "$(VENV7)/bin/python" || $(PYTHON) -m venv $(VENV7)
+	$(VENV7)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV7)/bin/python -m pip install --quiet -e ".[test]" "ipywidgets==7.7.1"
+	@touch $@
+
+test-ipywidgets7: $(STAMP7)
+	@$(VENV7)/bin/python -I -c 'import colorlab, sys; sys.exit(not colorlab.__file__.startswith("$(CURDIR)/"))' \
+		|| $(VENV7)/bin/python -m pip install --quiet --no-deps -e .
+	COLORLAB_FAST=1 $(VENV7)/bin/python -m pytest -q tests/test_widgets.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

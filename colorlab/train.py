@@ -6,6 +6,7 @@ live curves and sample predictions, an atomically written best checkpoint) and `
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import time
 import warnings
@@ -108,7 +109,8 @@ def save_atomically(model: keras.Model, path) -> None:
 
 class LiveView(keras.callbacks.Callback):
     """After each epoch, redraw the loss curves and predictions on a few fixed validation images,
-    in place, in the notebook (or hand the figure to ``show``)."""
+    in place, in the notebook, as a PNG (or hand the PNG's bytes to ``show``). Never touches
+    pyplot (see ``progress_figure``), so it may run in a background thread."""
 
     def __init__(self, images: np.ndarray, show=None):
         super().__init__()
@@ -116,31 +118,38 @@ class LiveView(keras.callbacks.Callback):
         self.history: dict[str, list] = {}
 
     def on_epoch_end(self, epoch, logs=None):
-        import matplotlib.pyplot as plt
-
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        figure = progress_figure(self.model, self.history, self.images)
+        png = progress_figure(self.model, self.history, self.images).png()
         if self.show is not None:
-            self.show(figure)
-        else:
-            from IPython.display import display
+            self.show(png)
+            return
+        from IPython.display import Image, display
 
-            if self.handle is None:
-                self.handle = display(figure, display_id=True)
-            else:
-                self.handle.update(figure)
-        plt.close(figure)
+        if self.handle is None:
+            self.handle = display(Image(data=png), display_id=True)
+        else:
+            self.handle.update(Image(data=png))
 
 
 def progress_figure(model, history: dict, images: np.ndarray):
-    """Loss curves beside grey input, prediction and truth for ``images``."""
-    import matplotlib.pyplot as plt
+    """Loss curves beside grey input, prediction and truth for ``images``. Drawn outside pyplot,
+    whose list of open figures every thread shares with the notebook's own cells, so it can be
+    drawn in any thread; a notebook shows it as a PNG, like pyplot's figures."""
+    from matplotlib.figure import Figure
 
     from . import plot
 
+    class PNGFigure(Figure):
+        def png(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png")
+            return buffer.getvalue()
+
+        _repr_png_ = png  # how IPython shows an object as a picture (pyplot's figures get a formatter instead)
+
     n = len(images)
-    figure = plt.figure(figsize=(4 + 1.3 * n, 3.9), dpi=plot.DPI)
+    figure = PNGFigure(figsize=(4 + 1.3 * n, 3.9), dpi=plot.DPI)
     grid = figure.add_gridspec(3, n + 3)
     plot.history(history, title=f"{model.name}: loss", ax=figure.add_subplot(grid[:, :3]))
     rows = {"grey": color.encode_input(images), "model": colorize(model, images), "truth": images}

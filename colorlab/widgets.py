@@ -5,8 +5,10 @@ leaving it as a cell's last line. Its logic lives in plain methods that tests ca
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import io
+import random
 import threading
 
 import ipywidgets as widgets
@@ -51,28 +53,29 @@ class LabExplorer(widgets.VBox):
     def __repr__(self):  # what a notebook shows where no widget can be drawn (GitHub, nbconvert)
         return "LabExplorer: L*, a*, b* sliders (open the notebook in Jupyter or Colab to use them)"
 
-    def colours(self) -> dict:
+    def colors(self) -> dict:
         """RGB of the colour, its mirror and their greys, and whether each colour fits in sRGB."""
         L, a, b = self.L.value, self.a.value, self.b.value
         lab = np.array([[L, a, b], [L, -a, -b]])
         rgb = color.lab_to_rgb(lab)  # clipped to what a screen can show
         in_gamut = np.abs(color.rgb_to_lab(rgb) - lab).max(axis=-1) < 1.0
-        return {"colour": rgb[0], "mirror": rgb[1], "greys": color.to_gray(rgb), "in_gamut": in_gamut}
+        return {"color": rgb[0], "mirror": rgb[1], "grays": color.to_gray(rgb), "in_gamut": in_gamut}
 
     def update(self, change=None):
         """Redraw the swatches for the sliders' current values."""
-        c = self.colours()
+        c = self.colors()
         L, a, b = self.L.value, self.a.value, self.b.value
         note = "" if c["in_gamut"].all() else (
             '<p style="color:#b00">One of these colours is outside what a screen (sRGB) can show: '
             "it is drawn clipped, so its grey differs.</p>")
         self.view.value = (
-            _swatch(c["colour"], f"L*={L:g} a*={a:g} b*={b:g}")
-            + _swatch(c["mirror"], f"L*={L:g} a*={-a:g} b*={-b:g}")
-            + _swatch(c["greys"][0], "grey of the first")
-            + _swatch(c["greys"][1], "grey of the second")
+            _swatch(c["color"], f"L*={L:g} a*={a:g} b*={b:g}")
+            + _swatch(c["mirror"], f"L*={L:g} a*={0 - a:g} b*={0 - b:g}")
+            + _swatch(c["grays"][0], "grey of the first")
+            + _swatch(c["grays"][1], "grey of the second")
             + f"<p>Chroma {np.hypot(a, b):.0f}, lightness {L:g}: "
-            + ("both colours become the same grey.</p>" if c["in_gamut"].all() else "</p>")
+            + ("both colours become the same grey.</p>" if c["in_gamut"].all()
+               else "the same grey where a screen can show both.</p>")
             + note
         )
 
@@ -93,14 +96,57 @@ def _photo_subset(n, size, split):
     return images[np.random.default_rng(0).permutation(len(images))[:n]]
 
 
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """Everything one ``TrainPanel`` run uses, read from its widgets when Train is pressed."""
+
+    architecture: str
+    dataset: str
+    n_images: int
+    epochs: int
+    learning_rate: float
+    loss: str
+    size: int
+    budget_s: float | None
+
+
+def _built_reproducibly(architecture: str, seed: int = 0) -> keras.Model:
+    """``models.build(architecture)`` with the same starting weights every time, leaving the
+    notebook's own random generators as they were.
+
+    Keras draws the seed of each unseeded initializer from Python's global ``random``, so it is
+    seeded for the build and its earlier state put back after (NumPy's and TensorFlow's global
+    generators play no part in building). Call it on the notebook's main thread, as
+    ``TrainPanel.train`` does: none of the learner's code runs meanwhile. From a background
+    thread, putting the state back would undo whatever the learner's cells drew in between.
+    """
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        return models.build(architecture)
+    finally:
+        random.setstate(state)
+
+
 class TrainPanel(widgets.VBox):
     """Train any architecture on a small subset and watch it learn: pick the model, data, subset
     size, epochs, learning rate and loss; Train runs in a background thread (the notebook stays
     live); curves and predictions on validation images refresh every epoch; Stop ends training
-    after the current batch and keeps the model trained so far (``panel.model``).
+    after the current batch and keeps the model trained so far (``panel.model``). One run at a
+    time: Train during a run is refused.
 
-    Drawing goes through an Image widget (PNG bytes), not an Output widget, so it is safe from a
-    background thread under ipykernel 6 and 7. Introduced in lesson 03.
+    Thread safety: Train reads the settings (``RunSettings``) and builds the model, with seeded
+    starting weights, on the notebook's thread; the background thread only loads the data and
+    runs ``train.fit``. Drawing goes through an Image widget (PNG bytes from ``train.LiveView``,
+    which never uses pyplot), not an Output widget, so it is safe from a background thread
+    under ipykernel 6 and 7.
+
+    Keras's global state is left alone between runs: ``keras.backend.clear_session()`` would
+    reset the dtype policy and layer naming of every thread, and clear TensorFlow's kernel
+    cache, under a model the learner may be training in their own cell. Nothing a run leaves
+    behind needs it: a build adds only layer-name counters to Keras's state, ``train.fit``
+    gives back the graphs it traced, and the previous model is freed once neither the panel
+    nor the learner holds it. Introduced in lesson 03.
     """
 
     def __init__(self, architecture="unet", dataset="toyworld", n_images=256, epochs=5,
@@ -121,6 +167,7 @@ class TrainPanel(widgets.VBox):
         self.picture = widgets.Image(format="png")
         self.size, self.budget_s = size, budget_s
         self.model, self.history, self.thread, self._budget = None, None, None, None
+        self._busy = threading.Lock()  # held from Train until the run ends, whichever thread ends it
         self.train_button.on_click(lambda _: self.train())
         self.stop_button.on_click(lambda _: self.stop())
         controls = widgets.VBox([self.architecture, self.dataset, self.n_images, self.epochs,
@@ -130,55 +177,81 @@ class TrainPanel(widgets.VBox):
     def __repr__(self):  # shown where no widget can be drawn
         return "TrainPanel: a training panel (open the notebook in Jupyter or Colab to use it)"
 
-    def train(self, background: bool = True):
-        """Train with the current settings, in a background thread (or here, for scripts and tests)."""
+    @property
+    def training(self) -> bool:
+        """Whether a run is going."""
+        return self._busy.locked()
+
+    def settings(self) -> RunSettings:
+        """The widgets' current values: what Train would use now."""
+        return RunSettings(self.architecture.value, self.dataset.value, self.n_images.value, self.epochs.value,
+                           self.learning_rate.value, self.loss.value, self.size, self.budget_s)
+
+    def train(self, background: bool = True) -> bool:
+        """Train with the current settings, in a background thread (or here, for scripts and
+        tests). Returns whether a run started: while one is going, Train is refused (press Stop
+        first), and the running one carries on."""
         from . import train
 
-        self._budget = train.TimeBudget()
+        if not self._busy.acquire(blocking=False):
+            self.status.value = "Already training: press <b>Stop</b> first, then <b>Train</b> again."
+            return False
+        settings, budget = self.settings(), train.TimeBudget()
+        self._budget, self.history = budget, None
         self.train_button.disabled, self.stop_button.disabled = True, False
-        self.status.value = f"Preparing {self.architecture.value} on {self.n_images.value} images..."
+        self.status.value = f"Preparing {settings.architecture} on {settings.n_images} images..."
+        try:
+            self.model = model = _built_reproducibly(settings.architecture)
+        except Exception as error:
+            self._finish(_error_html(error))
+            return False
         if background:
-            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread = threading.Thread(target=self._run, args=(settings, model, budget), daemon=True,
+                                           name="colorlab TrainPanel")
             self.thread.start()
         else:
-            self._run()
+            self._run(settings, model, budget)
+        return True
 
     def stop(self):
         """Ask training to stop after the current batch; the model keeps what it learned."""
-        if self._budget is not None:
+        if self.training:
             self._budget.stop()
             self.status.value = "Stopping after this batch..."
 
-    def _run(self):
+    def _run(self, settings: RunSettings, model: keras.Model, budget):
         from . import train
 
         try:
-            make = PANEL_DATASETS[self.dataset.value]
-            images = make(self.n_images.value, self.size, 0)
-            validation = make(64, self.size, 1)
-            keras.utils.set_random_seed(0)
-            self.model = models.build(self.architecture.value)
-            classifier = models.predicts(self.model) == "classes"  # classifiers always use cross-entropy
-            self.status.value = f"Training {self.model.name} ({self.model.count_params():,} parameters)..."
-            self.history = train.fit(
-                self.model, images, validation, epochs=self.epochs.value, budget_s=self.budget_s,
-                stopper=self._budget, learning_rate=self.learning_rate.value,
-                loss=None if classifier else losses.PIXEL_LOSSES[self.loss.value], live=False, verbose=0,
+            make = PANEL_DATASETS[settings.dataset]
+            images = make(settings.n_images, settings.size, 0)
+            validation = make(64, settings.size, 1)
+            classifier = models.predicts(model) == "classes"  # classifiers always use cross-entropy
+            self.status.value = f"Training {model.name} ({model.count_params():,} parameters)..."
+            self.history = history = train.fit(
+                model, images, validation, epochs=settings.epochs, budget_s=settings.budget_s,
+                stopper=budget, learning_rate=settings.learning_rate,
+                loss=None if classifier else losses.PIXEL_LOSSES[settings.loss], live=False, verbose=0,
                 callbacks=[train.LiveView(validation[:4], show=self._show)])
-            done = {"request": "stopped", "budget": f"stopped by the {self.budget_s} s budget"}.get(
-                self.history["stopped_by"], self.history["stopped_by"] or "finished")
-            self.status.value = (f"{html.escape(done)}: {len(self.history['loss'])} epochs in {self.history['total_seconds']:.0f} s, "
-                                 f"validation loss {self.history['val_loss'][-1]:.4f}")
+            done = {"request": "stopped", "budget": f"stopped by the {settings.budget_s} s budget"}.get(
+                history["stopped_by"], history["stopped_by"] or "finished")
+            message = (f"{html.escape(done)}: {len(history['loss'])} epochs in {history['total_seconds']:.0f} s, "
+                       f"validation loss {history['val_loss'][-1]:.4f}")
         except Exception as error:  # shown in the panel, which stays usable
-            self.status.value = (f'<span style="color:#b00"><b>{type(error).__name__}</b>: '
-                                 f"{html.escape(str(error))}</span>")
-        finally:
-            self.train_button.disabled, self.stop_button.disabled = False, True
+            message = _error_html(error)
+        self._finish(message)
 
-    def _show(self, figure):
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        self.picture.value = buffer.getvalue()
+    def _finish(self, message: str):
+        self.status.value = message
+        self.train_button.disabled, self.stop_button.disabled = False, True
+        self._busy.release()
+
+    def _show(self, png: bytes):
+        self.picture.value = png
+
+
+def _error_html(error: Exception) -> str:
+    return f'<span style="color:#b00"><b>{type(error).__name__}</b>: {html.escape(str(error))}</span>'
 
 
 def _png(image, side: int = 160) -> bytes:

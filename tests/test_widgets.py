@@ -1,18 +1,23 @@
+import random
+import threading
+
 import numpy as np
+import pytest
 from skimage.color import rgb2lab
 
 from colorlab.widgets import LabExplorer
 
 
-def test_lab_explorer_shows_two_colours_with_one_grey():
+def test_lab_explorer_shows_two_colors_with_one_grey():
     explorer = LabExplorer(L=60, a=40, b=0)
-    c = explorer.colours()
+    c = explorer.colors()
     assert c["in_gamut"].all()
-    np.testing.assert_allclose(rgb2lab(c["colour"]), [60, 40, 0], atol=0.5)
+    np.testing.assert_allclose(rgb2lab(c["color"]), [60, 40, 0], atol=0.5)
     np.testing.assert_allclose(rgb2lab(c["mirror"]), [60, -40, 0], atol=0.5)
-    np.testing.assert_allclose(c["greys"][0], c["greys"][1], atol=1e-3)
-    assert np.ptp(c["greys"][0]) < 1e-3  # a real grey: R = G = B
+    np.testing.assert_allclose(c["grays"][0], c["grays"][1], atol=1e-3)
+    assert np.ptp(c["grays"][0]) < 1e-3  # a real grey: R = G = B
     assert "rgb(209, 116, 146)" in explorer.view.value and "same grey" in explorer.view.value
+    assert "b*=-0" not in explorer.view.value  # the mirror of b* = 0 is 0, not -0
 
 
 def test_moving_a_slider_redraws():
@@ -20,22 +25,37 @@ def test_moving_a_slider_redraws():
     before = explorer.view.value
     explorer.b.value = 30  # the observer fires as it would from the browser
     assert explorer.view.value != before
-    np.testing.assert_allclose(rgb2lab(explorer.colours()["colour"]), [60, 40, 30], atol=0.5)
+    np.testing.assert_allclose(rgb2lab(explorer.colors()["color"]), [60, 40, 30], atol=0.5)
 
 
-def test_out_of_gamut_colours_are_flagged():
+def test_out_of_gamut_colors_are_flagged():
     explorer = LabExplorer(L=90, a=-80, b=-80)
-    assert not explorer.colours()["in_gamut"].all()
+    assert not explorer.colors()["in_gamut"].all()
     assert "outside what a screen" in explorer.view.value
+    assert "lightness 90: the same grey where a screen can show both" in explorer.view.value  # no bare colon
 
 
-def small_panel(**settings):
+@pytest.fixture
+def small_panel():
+    """Makes small TrainPanels; any still training at the end of the test is stopped and joined,
+    so no background run carries on into later tests."""
     from colorlab.widgets import TrainPanel
 
-    return TrainPanel(n_images=32, epochs=2, size=32, **settings)
+    panels = []
+
+    def make(**settings):
+        panels.append(TrainPanel(**{"n_images": 32, "epochs": 2, "size": 32, **settings}))
+        return panels[-1]
+
+    yield make
+    for panel in panels:
+        panel.stop()
+        if panel.thread is not None:
+            panel.thread.join(timeout=120)
+            assert not panel.thread.is_alive(), "a panel kept training after its test"
 
 
-def test_train_panel_trains_and_draws_each_epoch():
+def test_train_panel_trains_and_draws_each_epoch(small_panel):
     panel = small_panel()
     panel.architecture.value = "sequential_lab"
     panel.learning_rate.value = 3e-3
@@ -47,7 +67,7 @@ def test_train_panel_trains_and_draws_each_epoch():
     assert not panel.train_button.disabled and panel.stop_button.disabled
 
 
-def test_train_panel_stop_keeps_the_model_trained_so_far():
+def test_train_panel_stop_keeps_the_model_trained_so_far(small_panel):
     import time
 
     panel = small_panel()
@@ -64,7 +84,7 @@ def test_train_panel_stop_keeps_the_model_trained_so_far():
     assert panel.model is not None and not panel.train_button.disabled
 
 
-def test_train_panel_reports_errors_and_stays_usable(monkeypatch):
+def test_train_panel_reports_errors_and_stays_usable(monkeypatch, small_panel):
     from colorlab import train
 
     def fail(*args, **kwargs):
@@ -77,13 +97,120 @@ def test_train_panel_reports_errors_and_stays_usable(monkeypatch):
     assert not panel.train_button.disabled and panel.stop_button.disabled
 
 
-def test_train_panel_offers_every_architecture_and_classifiers_train():
+def test_train_panel_offers_every_architecture_and_classifiers_train(small_panel):
     from colorlab import models
 
     panel = small_panel(architecture="palette_classifier")
     assert set(panel.architecture.options) == set(models.names())
     panel.train(background=False)
     assert panel.history["loss"][-1] < panel.history["loss"][0]
+
+
+def test_train_during_a_run_is_refused_and_stop_still_reaches_the_run(small_panel):
+    panel = small_panel(architecture="simple_cnn", epochs=50)
+    assert panel.train() is True and panel.training
+    running, threads = panel.thread, threading.active_count()
+    assert panel.train() is False  # a second call, or a click that got through
+    assert panel.thread is running and threading.active_count() == threads  # no second run
+    assert panel.status.value.startswith("Already training") and "Stop" in panel.status.value
+    panel.stop()
+    running.join(timeout=120)
+    assert panel.history["stopped_by"] == "request" and len(panel.history["loss"]) < 50
+    assert not panel.training and not panel.train_button.disabled
+    panel.epochs.value = 1
+    assert panel.train(background=False) is True and len(panel.history["loss"]) == 1  # usable again
+
+
+def test_settings_changed_after_train_do_not_affect_the_run(small_panel, monkeypatch):
+    from colorlab import losses, widgets
+
+    release, asked = threading.Event(), []
+    toyworld = widgets.PANEL_DATASETS["toyworld"]
+
+    def held_back(n, size, seed):  # the run waits here until the settings below have changed
+        asked.append(n)
+        release.wait(timeout=60)
+        return toyworld(n, size, seed)
+
+    monkeypatch.setitem(widgets.PANEL_DATASETS, "toyworld", held_back)
+    panel = small_panel(architecture="simple_cnn", learning_rate=3e-3, loss="l1")
+    panel.train()
+    panel.architecture.value, panel.dataset.value, panel.n_images.value = "sequential_lab", "photos", 8
+    panel.epochs.value, panel.learning_rate.value, panel.loss.value = 1, 1e-4, "l2"
+    release.set()
+    panel.thread.join(timeout=120)
+    assert panel.model.name == "simple_cnn_tiny" and len(panel.history["loss"]) == 2
+    assert asked == [32, 64]  # training and validation sets, both from toyworld
+    assert float(panel.model.optimizer.learning_rate) == pytest.approx(3e-3)
+    assert panel.model.loss is losses.PIXEL_LOSSES["l1"]
+
+
+def test_a_panel_run_leaves_the_notebooks_random_generators_alone(small_panel):
+    panel = small_panel(architecture="simple_cnn")
+    random.seed(123)
+    np.random.seed(123)
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    panel.train()
+    panel.thread.join(timeout=120)
+    assert panel.status.value.startswith("finished")
+    assert random.getstate() == python_state
+    assert np.random.get_state()[2] == numpy_state[2]
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state[1])
+
+
+def test_panel_runs_are_reproducible(small_panel):
+    first, second = small_panel(architecture="simple_cnn"), small_panel(architecture="simple_cnn")
+    first.train()
+    first.thread.join(timeout=120)
+    random.random()  # the learner's own draws in between change nothing
+    second.train()
+    second.thread.join(timeout=120)
+    assert first.history["loss"] == pytest.approx(second.history["loss"], rel=1e-5)
+
+
+def test_live_view_and_progress_figure_keep_out_of_pyplot():
+    import matplotlib.pyplot as plt
+    from IPython.core.formatters import DisplayFormatter
+
+    from colorlab import models, train
+
+    model = models.build("simple_cnn")
+    images = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
+    plt.close("all")
+    figure = train.progress_figure(model, {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]}, images)
+    assert plt.get_fignums() == [] and len(figure.axes) == 1 + 3 * 2
+    shown, _ = DisplayFormatter().format(figure)  # what a notebook does with a cell's last value
+    assert shown["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+    seen = []
+    view = train.LiveView(images, show=lambda png: seen.append((png[:8], plt.get_fignums())))
+    view.set_model(model)
+    view.on_epoch_end(0, {"loss": 1.0, "val_loss": 1.1})
+    assert seen == [(b"\x89PNG\r\n\x1a\n", [])] and view.history == {"loss": [1.0], "val_loss": [1.1]}
+
+
+def test_live_view_shows_a_png_in_the_notebook_and_updates_it_in_place(monkeypatch):
+    import IPython.display
+
+    from colorlab import models, train
+
+    shown = []
+
+    class Handle:
+        def update(self, picture):
+            shown.append(("update", picture))
+
+    def display(picture, display_id):
+        shown.append(("display", picture))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    view = train.LiveView(np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32))
+    view.set_model(models.build("simple_cnn"))
+    view.on_epoch_end(0, {"loss": 1.0})
+    view.on_epoch_end(1, {"loss": 0.5})
+    assert [how for how, _ in shown] == ["display", "update"]
+    assert all(isinstance(picture, IPython.display.Image) and picture.data[:4] == b"\x89PNG"
+               for _, picture in shown)
 
 
 def real_or_fake(n=12, seed=0, **options):
