@@ -139,7 +139,16 @@ def test_overlapping_fits_keep_each_others_gradients_until_the_last_one_ends():
 def test_freeing_graphs_warns_and_keeps_them_when_tensorflow_moves_its_registry(monkeypatch):
     from tensorflow.python.framework import ops
 
-    monkeypatch.delattr(ops.gradient_registry, "_registry")
+    class Renamed:  # TensorFlow's registry, its entries kept under another private name
+        def __init__(self, registry):
+            self._entries = registry
+
+        def __getattr__(self, name):
+            if name == "_registry":
+                raise AttributeError(name)
+            return getattr(self._entries, name)
+
+    monkeypatch.setattr(ops, "gradient_registry", Renamed(ops.gradient_registry))
     model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Conv2D(2, 3, padding="same", name="ab")])
     with pytest.warns(RuntimeWarning, match=r"gradient_registry\._registry.*TensorFlow|TensorFlow.*gradient_registry"):
         history = train.fit(model, SCENES.images[:16], epochs=1, verbose=0, live=False)
