@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from . import color, data
+from . import color, compat, data
 from .models import predicts
 from .models.classifiers import classes_of
 
@@ -28,16 +30,24 @@ INFER_BATCH = 16
 
 class TimeBudget(keras.callbacks.Callback):
     """Stop training cleanly, after the current batch, once ``seconds`` of wall clock have passed,
-    or when ``stop()`` is called (from a button, say, in another thread)."""
+    or when ``stop()`` is called (from a button, say, in another thread). ``stopped_by`` says why
+    the last run stopped (``None``, "budget" or "request"). One budget may serve several runs:
+    each starts afresh, except that a stop requested between runs ends the next one."""
 
     def __init__(self, seconds: float | None = None):
         super().__init__()
         self.seconds, self.stopped_by, self.start = seconds, None, time.perf_counter()
+        self._requested = False
 
     def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()  # a stop requested before training began still counts
+        self.start = time.perf_counter()
+        self.stopped_by = "request" if self._requested else None  # not the previous run's reason
+
+    def on_train_end(self, logs=None):
+        self._requested = False
 
     def stop(self):
+        self._requested = True
         self.stopped_by = "request"
 
     def on_train_batch_end(self, batch, logs=None):
@@ -78,8 +88,11 @@ class TrainingGuard(keras.callbacks.Callback):
 
 
 class BestCheckpoint(keras.callbacks.Callback):
-    """Save the model whenever the monitored loss improves, atomically: written to a temporary
-    file beside ``path`` and renamed over it, so ``path`` always holds a complete model."""
+    """Save the model whenever the monitored loss improves on the best so far, atomically (see
+    ``save_atomically``). The value is recorded inside the file, so a later run to the same
+    ``path`` only replaces the model there with a better one (delete the file to start afresh);
+    a file without that record, or recorded for another ``monitor``, is replaced by the new
+    run's first epoch, with a warning."""
 
     def __init__(self, path, monitor: str = "val_loss"):
         super().__init__()
@@ -87,21 +100,50 @@ class BestCheckpoint(keras.callbacks.Callback):
         if self.path.suffix != ".keras":
             raise ValueError(f"checkpoint path must end in .keras, got {self.path}")
 
+    def on_train_begin(self, logs=None):
+        self.best = np.inf
+        if self.path.exists():
+            record = checkpoint_record(self.path)
+            if record.get("monitor") == self.monitor:
+                self.best = record["best"]
+            else:
+                warnings.warn(f"{self.path} has no recorded {self.monitor}, so this run's first epoch replaces it",
+                              UserWarning, stacklevel=2)
+
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor, (logs or {}).get("loss"))
         if value is None or not np.isfinite(value) or value >= self.best:
             return
-        self.best = value
-        save_atomically(self.model, self.path)
+        self.best = float(value)
+        save_atomically(self.model, self.path, record={"monitor": self.monitor, "best": self.best})
 
 
-def save_atomically(model: keras.Model, path) -> None:
-    """``model.save(path)`` that never leaves a half-written file at ``path``."""
+#: The member of a ``.keras`` file (a zip archive) where ``BestCheckpoint`` records its best value.
+RECORD = "colorlab_checkpoint.json"
+
+
+def checkpoint_record(path) -> dict:
+    """What ``BestCheckpoint`` recorded in the ``.keras`` file at ``path`` (``monitor`` and its
+    ``best`` value), or ``{}`` when it recorded nothing there."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read(RECORD))
+    except (KeyError, zipfile.BadZipFile, ValueError):
+        return {}
+
+
+def save_atomically(model: keras.Model, path, record: dict | None = None) -> None:
+    """``model.save(path)`` that never leaves a half-written file at ``path``: written to a
+    temporary file beside it and renamed over it. ``record`` (JSON) is stored inside the file,
+    as ``RECORD``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.stem}.partial.keras")
     try:
         model.save(partial)
+        if record is not None:
+            with zipfile.ZipFile(partial, "a") as archive:
+                archive.writestr(RECORD, json.dumps(record))
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -220,9 +262,9 @@ def sample_images(model: keras.Model, images, samples: int = 4) -> np.ndarray:
 
 
 def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s: float | None = None,
-        learning_rate: float = 1e-3, loss=None, batch_size: int = 32, augment: bool = False,
+        learning_rate: float | None = None, loss=None, batch_size: int = 32, augment: bool = False,
         class_weights=None, checkpoint=None, live: bool | None = None, samples: int = 4,
-        seed: int = 0, verbose: int | str = "auto", callbacks=(), stopper: TimeBudget | None = None,
+        seed: int | None = None, verbose: int | str = "auto", callbacks=(), stopper: TimeBudget | None = None,
         strategy: tf.distribute.Strategy | None = None) -> dict:
     """Train ``model`` on RGB ``images`` (validated on ``validation``) with Keras's ``fit``.
 
@@ -231,15 +273,27 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     used as they are (``batch_size``, ``augment``, ``class_weights`` then do not apply).
 
     Stops after ``epochs`` or ``budget_s`` seconds, whichever comes first (after a whole batch).
-    Compiles the model if it is not compiled yet: Adam at ``learning_rate``; ``loss`` defaults to
-    mean absolute error for ab/RGB outputs and cross-entropy for classifiers. With ``checkpoint``
-    (a ``.keras`` path), the best model so far is kept there. ``live`` (default: inside a
-    notebook) redraws curves and predictions on ``samples`` validation images each epoch.
-    Pass a ``stopper`` (a ``TimeBudget``) to be able to stop the run from elsewhere. Returns the
+    Compiles the model if it is not compiled yet: Adam at ``learning_rate`` (default 1e-3);
+    ``loss`` defaults to mean absolute error for ab/RGB outputs and cross-entropy for
+    classifiers. A model compiled already keeps its optimizer and loss: ``learning_rate`` and
+    ``loss`` then do not apply, and passing them warns (compile the model again to change them).
+    With ``checkpoint`` (a ``.keras`` path), the best model so far is kept there, and a better
+    one already there is kept (see ``BestCheckpoint``). ``live`` (default: inside a notebook)
+    redraws curves and predictions on ``samples`` validation images each epoch. Pass a
+    ``stopper`` (a ``TimeBudget``, with its own time limit or none) to be able to stop the run
+    from elsewhere; ``budget_s`` applies as well, whichever ends the run first. Returns the
     history: per-epoch losses, ``seconds``, and ``stopped_by``: ``None``, "budget", "request", or
     the message of the ``TrainingGuard`` that stopped a run gone wrong (NaN, a GAN's winning
     discriminator).
-    Seeded: the same ``seed`` and model weights give the same run.
+
+    Randomness: the data order and augmentation always follow ``seed`` (0 when it is ``None``),
+    so they are the same in every run. ``seed=None`` (the default) touches no global random
+    generator: the model's own randomness (dropout, a GAN's noise) goes on from where the
+    process left it, so seed it yourself before building the model for a repeatable run
+    (``keras.utils.set_random_seed``, as the lessons do). An int ``seed`` also reseeds, at the
+    start of the run, every global generator with ``keras.utils.set_random_seed(seed)``:
+    Python's ``random``, NumPy's global generator, TensorFlow's global seed and Keras's own; the
+    same ``seed`` and starting weights then give the same run.
 
     ``strategy``: any ``tf.distribute.Strategy`` (``MirroredStrategy`` for several GPUs,
     ``MultiWorkerMirroredStrategy`` for several machines, each running the same script with its
@@ -254,21 +308,27 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
 
     BatchNormalization then normalises each replica's share of the batch on its own. Lesson 13.
     """
-    keras.utils.set_random_seed(seed)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     if strategy is not None and not _built_under(strategy, model):
         raise ValueError(f"{model.name} was not built under this strategy's scope: build it inside "
                          "`with strategy.scope():` and pass the same strategy to fit")
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        if not model.compiled:
-            if loss is None:
-                loss = "sparse_categorical_crossentropy" if predicts(model) == "classes" else "mae"
-            model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
-    train_data = training_data(model, images, batch_size, augment=augment, seed=seed, class_weights=class_weights)
+    if model.compiled:
+        ignored = [name for name, value in (("learning_rate", learning_rate), ("loss", loss)) if value is not None]
+        if ignored:
+            warnings.warn(f"{model.name} is compiled already, so fit ignores {' and '.join(ignored)}: it trains with "
+                          "the optimizer and loss it was compiled with (compile it again to change them)",
+                          UserWarning, stacklevel=2)
+    else:
+        if loss is None:
+            loss = "sparse_categorical_crossentropy" if predicts(model) == "classes" else "mae"
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model.compile(optimizer=keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate), loss=loss)
+    data_seed = 0 if seed is None else seed
+    train_data = training_data(model, images, batch_size, augment=augment, seed=data_seed, class_weights=class_weights)
     val_data = None if validation is None else training_data(model, validation, batch_size, shuffle=False)
-    budget = stopper or TimeBudget()
-    budget.seconds = budget_s
-    guard = TrainingGuard()
-    extra = [budget, guard, *callbacks]
+    budget, guard = TimeBudget(budget_s), TrainingGuard()
+    extra = [budget, guard, *([stopper] if stopper is not None else []), *callbacks]
     if checkpoint is not None:
         extra.append(BestCheckpoint(checkpoint, "val_loss" if val_data is not None else "loss"))
     if live is None:
@@ -277,81 +337,28 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
         extra.append(LiveView(sample_images(model, validation if validation is not None else images, samples)))
     timer = _EpochTimer()
     start = time.perf_counter()
-    with warnings.catch_warnings(), _multi_worker_build(model, strategy, train_data), _freeing_graphs(model):
+    multi_worker = strategy is not None and _workers(strategy) > 1  # one worker needs no workaround
+    workaround = compat.multi_worker_fit(model, strategy, train_data) if multi_worker else contextlib.nullcontext()
+    with warnings.catch_warnings(), workaround, compat.freeing_graphs():
         # A streamed folder has no known length (corrupt and grey files drop out), so Keras finds
         # the end of the first epoch by running out of data and warns about it: expected here.
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
-        history = model.fit(train_data, validation_data=val_data, epochs=epochs, verbose=verbose,
-                            callbacks=[timer, *extra], shuffle=False)  # the pipeline shuffles
+        try:
+            history = model.fit(train_data, validation_data=val_data, epochs=epochs, verbose=verbose,
+                                callbacks=[timer, *extra], shuffle=False)  # the pipeline shuffles
+        finally:  # let its training graphs go (a later fit traces them again, in seconds)
+            model.train_function = model.test_function = None
     result = dict(history.history)
     result["seconds"] = timer.seconds
     result["total_seconds"] = time.perf_counter() - start
-    result["stopped_by"] = guard.reason or budget.stopped_by
+    result["stopped_by"] = guard.reason or budget.stopped_by or (stopper.stopped_by if stopper is not None else None)
     return result
-
-
-@contextlib.contextmanager
-def _freeing_graphs(model: keras.Model):
-    """Give back the memory of the training graphs this ``fit`` traces when it ends (0.1-0.3 GB
-    per model on a CPU); a later ``fit`` of the same model traces them again, in seconds.
-
-    Keras 3's TensorFlow optimizer all-reduces gradients through ``tf.custom_gradient``, which
-    files each traced training step in TensorFlow's global gradient registry, so that step's
-    whole graph would stay in memory until the kernel stops, even after the model is deleted: a
-    Binder kernel that trains four models runs out of memory. Registry entries only matter while
-    a graph is traced, so those filed during this ``fit`` are removed once it is done."""
-    from tensorflow.python.framework import ops
-
-    registry = getattr(ops.gradient_registry, "_registry", {})  # TensorFlow's private name for it
-    filed_before = set(registry)
-    try:
-        yield
-    finally:
-        for name in set(registry) - filed_before:
-            if name.startswith("CustomGradient"):
-                del registry[name]
-        model.train_function = model.test_function = None
 
 
 def _workers(strategy) -> int:
     resolver = getattr(strategy, "cluster_resolver", None)
     spec = resolver.cluster_spec().as_dict() if resolver is not None else {}
     return sum(len(spec.get(job, ())) for job in ("chief", "worker")) or 1
-
-
-@contextlib.contextmanager
-def _multi_worker_build(model: keras.Model, strategy, batches: tf.data.Dataset):
-    """Work around two bugs of Keras 3 (3.15) ``fit`` under ``MultiWorkerMirroredStrategy`` with
-    two or more workers (one worker, and ``MirroredStrategy``, need none of this):
-
-    - Keras builds the loss and optimizer state from a first batch that it averages over the
-      replicas with ``strategy.reduce``, handing the collective a tuple of per-replica batches,
-      which fails. Build here from this worker's own first batch instead, and skip that step.
-    - Keras reduces each step's scalar logs (the loss) across workers with ``axis=0``, which a
-      scalar has not. Reduce them with ``axis=None`` (the mean over all replicas) instead.
-
-    Both patches last only while this ``fit`` runs."""
-    if strategy is None or _workers(strategy) < 2:
-        yield
-        return
-    from keras.src.backend.tensorflow import trainer
-
-    original = trainer.reduce_per_replica
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean"):
-            return tf.nest.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
-        return original(values, strategy, reduction)
-
-    with strategy.scope():
-        model._symbolic_build(data_batch=next(iter(batches)))
-    object.__setattr__(model, "_maybe_symbolic_build", lambda *args, **kwargs: None)
-    trainer.reduce_per_replica = reduce_per_replica
-    try:
-        yield
-    finally:
-        trainer.reduce_per_replica = original
-        object.__delattr__(model, "_maybe_symbolic_build")
 
 
 def _built_under(strategy: tf.distribute.Strategy, model: keras.Model) -> bool:

@@ -5,9 +5,9 @@
 ``multi``: a ``MultiWorkerMirroredStrategy`` worker; its cluster and its own index come from
 ``TF_CONFIG``. ``single``: the same training in one process without a strategy, for reference.
 Either way it trains the tiny U-Net (at 1/16 of the seed's widths) from a fixed seed on fixed
-toyworld scenes with a global batch of 16, then writes its final weights (``weights_<i>.npz``), BatchNormalization statistics
-(``statistics_<i>.npz``)
-and losses (``result_<i>.json``) to OUT_DIR.
+toyworld scenes with a global batch of 16, then writes its final weights (``weights_<i>.npz``),
+BatchNormalization statistics (``statistics_<i>.npz``) and losses (``result_<i>.json``) to
+OUT_DIR. A worker that cannot bind its port (taken by another process) exits with ``PORT_TAKEN``.
 """
 
 import json
@@ -20,11 +20,18 @@ import tensorflow as tf
 
 GLOBAL_BATCH = 16
 SCENES, SIZE, EPOCHS = 64, 32, 2  # 4 steps an epoch
+#: Exit status of a worker whose port another process took before it could bind it.
+PORT_TAKEN = 75
 
 
 def main(out: Path, mode: str) -> None:
     # The strategy comes first: it must be created before any other TensorFlow operation runs.
-    strategy = tf.distribute.MultiWorkerMirroredStrategy() if mode == "multi" else None
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy() if mode == "multi" else None
+    except tf.errors.UnknownError as error:
+        if "Could not start gRPC server" in str(error):  # its port is taken: the test starts again elsewhere
+            sys.exit(PORT_TAKEN)
+        raise
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"] if mode == "multi" else "single"
 
     import keras

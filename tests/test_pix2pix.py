@@ -76,3 +76,36 @@ def test_training_panel_trains_the_gan():
     panel.train(background=False)
     assert panel.model.name == "pix2pix_tiny" and panel.status.value.startswith("finished: 1 epochs")
     assert panel.picture.value[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_gan_scales_both_losses_under_mixed_precision():
+    """With plain SGD an update is learning rate x gradient, so a loss scaled but never unscaled
+    (or unscaled but never scaled) shows as updates ``scale`` times too large (or small)."""
+    images = data.toyworld(8, 32, seed=0).images
+
+    def one_step(mixed):
+        previous = train.mixed_precision(mixed)
+        try:
+            keras.utils.set_random_seed(0)
+            gan = models.build("pix2pix")
+            if mixed:
+                gan.compile(optimizer="sgd", d_optimizer=keras.optimizers.SGD())  # wrapped as Keras wraps one
+                assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in (gan.optimizer, gan.d_optimizer))
+            # A scale the first step fits in (at 2 ** 15 it is skipped, as overflowing, and halved).
+            sgd = [keras.optimizers.SGD(0.1) for _ in range(2)]
+            gan.compile(*[keras.optimizers.LossScaleOptimizer(o, initial_scale=2 ** 10) if mixed else o for o in sgd])
+            networks = (gan.generator, gan.discriminator)
+            before = [[w.numpy().copy() for w in net.trainable_weights] for net in networks]
+            history = train.fit(gan, images, epochs=1, batch_size=8, seed=0, live=False, verbose=0)
+            steps = [np.mean([np.abs(w.numpy() - b).mean() for b, w in zip(old, net.trainable_weights)])
+                     for old, net in zip(before, networks)]
+        finally:
+            train.mixed_precision(previous == "mixed_float16")
+        assert all(np.isfinite(history[key][0]) for key in ("loss", "g_loss", "d_loss"))
+        assert [int(getattr(o, "inner_optimizer", o).iterations.numpy()) for o in (gan.optimizer, gan.d_optimizer)] == [1, 1]
+        return steps
+
+    mixed = one_step(True)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    float32 = one_step(False)
+    np.testing.assert_allclose(mixed, float32, rtol=0.2)  # generator, discriminator

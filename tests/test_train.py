@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from skimage.color import rgb2lab
 
-from colorlab import color, data, models, train
+from colorlab import color, compat, data, models, train
 from colorlab.models.classifiers import PaletteSoftmax
 
 SCENES = data.toyworld(256, size=32, seed=0)
@@ -56,12 +56,121 @@ def test_a_finished_fit_gives_its_training_graphs_back_and_training_can_go_on():
         gc.collect()
         return sum(isinstance(o, FuncGraph) and o.name == "one_step_on_data" for o in gc.get_objects())
 
-    held_before = training_graphs()
+    class CountDuringFit(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            during.append(training_graphs())
+
+    held_before, during = training_graphs(), []
     model = models.build("unet")
-    first = train.fit(model, SCENES.images[:64], HELD_OUT.images[:16], epochs=2, batch_size=16, learning_rate=3e-3, verbose=0)
+    first = train.fit(model, SCENES.images[:64], HELD_OUT.images[:16], epochs=2, batch_size=16, learning_rate=3e-3,
+                      seed=0, verbose=0, callbacks=[CountDuringFit()])
+    assert during[-1] > held_before  # counted by the name Keras gives them: still the right name
     assert training_graphs() == held_before  # neither the model nor TensorFlow's registry keeps them
-    second = train.fit(model, SCENES.images[:64], HELD_OUT.images[:16], epochs=2, batch_size=16, verbose=0)
+    second = train.fit(model, SCENES.images[:64], HELD_OUT.images[:16], epochs=2, batch_size=16, seed=0, verbose=0)
     assert second["val_loss"][-1] < first["val_loss"][0]  # the second fit continued from the first
+
+
+def test_overlapping_fits_keep_each_others_gradients_until_the_last_one_ends():
+    """A fit ending while another traces its training step (a panel training in a background
+    thread while a cell runs fit) leaves the other's gradient-registry entries alone."""
+    import threading
+
+    import tensorflow as tf
+
+    b_started, a_tracing, b_done = threading.Event(), threading.Event(), threading.Event()
+
+    class Reversal(keras.layers.Layer):
+        """Reverses gradients with ``tf.custom_gradient`` inside a nested function: tracing it
+        files a registry entry, which TensorFlow looks up right after, to build the function's
+        gradient. Once armed, its next training trace holds between the two."""
+
+        armed = False
+
+        def call(self, x, training=None):
+            pause, self.armed = self.armed and training, self.armed and not training
+
+            @tf.function
+            def reversed_gradient(x):
+                @tf.custom_gradient
+                def reverse(x):
+                    return tf.identity(x), lambda dy: -dy
+
+                y = reverse(x)
+                if pause:
+                    a_tracing.set()
+                    b_done.wait(120)
+                return y
+
+            return reversed_gradient(x)
+
+    class WaitForA(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            b_started.set()
+            a_tracing.wait(120)
+
+    reversal = Reversal()
+    model_a = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Conv2D(2, 3, padding="same"),
+                                reversal, keras.layers.Activation("tanh", name="ab")])
+    registry = compat.gradient_registry()
+    filed_before, outcome = set(registry), {}  # building model A filed an entry too: no fit's
+
+    def fit_a():
+        b_started.wait(120)
+        reversal.armed = True
+        try:
+            outcome["a"] = train.fit(model_a, SCENES.images[:32], epochs=1, batch_size=16, verbose=0, live=False)
+        except Exception as error:  # reported below, in the test's thread
+            outcome["a"] = error
+
+    thread = threading.Thread(target=fit_a)
+    thread.start()
+    try:
+        train.fit(models.build("unet"), SCENES.images[:32], epochs=1, batch_size=16, verbose=0, live=False,
+                  callbacks=[WaitForA()])
+    finally:
+        b_done.set()
+        thread.join(300)
+    assert a_tracing.is_set()
+    assert not isinstance(outcome["a"], Exception), outcome["a"]
+    assert np.isfinite(outcome["a"]["loss"][0])
+    assert not [name for name in set(registry) - filed_before if name.startswith("CustomGradient")]
+
+
+def test_freeing_graphs_warns_and_keeps_them_when_tensorflow_moves_its_registry(monkeypatch):
+    from tensorflow.python.framework import ops
+
+    class Renamed:  # TensorFlow's registry, its entries kept under another private name
+        def __init__(self, registry):
+            self._entries = registry
+
+        def __getattr__(self, name):
+            if name == "_registry":
+                raise AttributeError(name)
+            return getattr(self._entries, name)
+
+    monkeypatch.setattr(ops, "gradient_registry", Renamed(ops.gradient_registry))
+    model = keras.Sequential([keras.Input((None, None, 1)), keras.layers.Conv2D(2, 3, padding="same", name="ab")])
+    with pytest.warns(RuntimeWarning, match=r"gradient_registry\._registry.*TensorFlow|TensorFlow.*gradient_registry"):
+        history = train.fit(model, SCENES.images[:16], epochs=1, verbose=0, live=False)
+    assert np.isfinite(history["loss"][0])  # training itself goes on
+
+
+def test_multi_worker_workaround_fails_loudly_when_keras_internals_move(monkeypatch):
+    from keras.src.backend.tensorflow import trainer
+    from keras.src.trainers.trainer import Trainer
+
+    model = models.build("unet", scale=0.0625)
+    monkeypatch.delattr(Trainer, "_symbolic_build")
+    with pytest.raises(compat.InternalsMoved, match=rf"_symbolic_build.*Keras {keras.__version__}.*issues/20585"):
+        compat.multi_worker_fit(model, None, None)
+    monkeypatch.setattr(keras, "__version__", "3.4.1")  # before the build bug: that patch is not needed
+    compat.multi_worker_fit(model, None, None)
+    monkeypatch.delattr(trainer, "reduce_per_replica")
+    with pytest.raises(compat.InternalsMoved, match=r"reduce_per_replica.*Keras 3\.4\.1"):
+        compat.multi_worker_fit(model, None, None)
+    monkeypatch.setattr(keras, "__version__", "3.2.1")
+    with pytest.raises(RuntimeError, match=r"Keras 3\.3 or newer"):
+        compat.multi_worker_fit(model, None, None)
 
 
 def test_seeded_runs_are_reproducible():
@@ -202,3 +311,87 @@ def test_guard_stops_when_the_discriminator_wins():
     assert guard.reason is None and not guard.model.stop_training  # never three low batches in a row
     guard.on_train_batch_end(6, {"loss": 0.1, "d_loss": 0.01})
     assert "discriminator wins" in guard.reason and guard.model.stop_training
+
+
+def test_a_stoppers_own_time_limit_holds_and_budget_s_applies_beside_it():
+    stopper = train.TimeBudget(seconds=0.5)
+    history = train.fit(models.build("unet"), SCENES.images[:32], epochs=200, batch_size=16, stopper=stopper,
+                        verbose=0, live=False)
+    assert history["stopped_by"] == "budget" and len(history["loss"]) < 200 and stopper.seconds == 0.5
+    stopper = train.TimeBudget()
+    history = train.fit(models.build("unet"), SCENES.images[:32], epochs=200, batch_size=16, budget_s=0.5,
+                        stopper=stopper, verbose=0, live=False)
+    assert history["stopped_by"] == "budget" and len(history["loss"]) < 200 and stopper.seconds is None
+
+
+def test_a_reused_stopper_starts_each_run_afresh():
+    class StopAtFirstBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            stopper.stop()
+
+    stopper = train.TimeBudget()
+    model = models.build("unet")
+    first = train.fit(model, SCENES.images[:32], epochs=3, batch_size=16, stopper=stopper, verbose=0, live=False,
+                      callbacks=[StopAtFirstBatch()])
+    assert first["stopped_by"] == "request" and len(first["loss"]) == 1
+    second = train.fit(model, SCENES.images[:32], epochs=2, batch_size=16, stopper=stopper, verbose=0, live=False)
+    assert second["stopped_by"] is None and len(second["loss"]) == 2 and stopper.stopped_by is None
+
+
+def test_fit_says_when_a_compiled_model_ignores_learning_rate_and_loss():
+    model = models.build("unet")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae")
+    with pytest.warns(UserWarning, match="compiled already, so fit ignores learning_rate and loss"):
+        train.fit(model, SCENES.images[:16], epochs=1, learning_rate=0.5, loss="mse", verbose=0, live=False)
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(1e-3) and model.loss == "mae"
+
+
+def test_a_second_run_to_a_checkpoint_only_replaces_a_worse_model(tmp_path):
+    import warnings
+
+    path = tmp_path / "best.keras"
+    keras.utils.set_random_seed(0)
+    good = train.fit(models.build("unet"), SCENES.images[:64], HELD_OUT.images[:16], epochs=3, learning_rate=3e-3,
+                     batch_size=16, checkpoint=path, verbose=0, live=False)
+    saved = path.read_bytes()
+    assert train.checkpoint_record(path) == {"monitor": "val_loss", "best": pytest.approx(min(good["val_loss"]))}
+    keras.utils.set_random_seed(0)
+    worse = train.fit(models.build("unet"), SCENES.images[:64], HELD_OUT.images[:16], epochs=1, learning_rate=1e-6,
+                      checkpoint=path, verbose=0, live=False)
+    assert min(worse["val_loss"]) > min(good["val_loss"])
+    assert path.read_bytes() == saved  # the better model stays
+    loaded = keras.saving.load_model(path)  # the record inside does not bother Keras
+    assert loaded.evaluate(train.training_data(loaded, HELD_OUT.images[:16], shuffle=False), verbose=0) == \
+        pytest.approx(min(good["val_loss"]), rel=1e-3)
+    # A file saved some other way has no record: replaced, with a warning.
+    train.save_atomically(models.build("unet"), path)
+    with pytest.warns(UserWarning, match="has no recorded val_loss"):
+        train.fit(models.build("unet"), SCENES.images[:16], HELD_OUT.images[:16], epochs=1, checkpoint=path,
+                  verbose=0, live=False)
+    assert train.checkpoint_record(path)["monitor"] == "val_loss"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train.fit(models.build("unet"), SCENES.images[:16], HELD_OUT.images[:16], epochs=1, checkpoint=path,
+                  verbose=0, live=False)
+    assert not [w for w in caught if "no recorded" in str(w.message)]  # this time it has a record
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras"]
+
+
+def test_fit_leaves_global_random_generators_alone_unless_given_a_seed():
+    import random
+
+    import tensorflow as tf
+
+    def draws():
+        return random.random(), np.random.rand(), float(tf.random.uniform(()))
+
+    model = models.build("unet")
+    keras.utils.set_random_seed(5)
+    expected = draws()
+    keras.utils.set_random_seed(5)
+    train.fit(model, SCENES.images[:16], epochs=1, verbose=0, live=False)
+    assert draws() == expected
+    train.fit(model, SCENES.images[:16], epochs=1, seed=7, verbose=0, live=False)
+    after_fit = draws()
+    keras.utils.set_random_seed(7)
+    assert after_fit == draws()  # reseeded with 7 at the start of the run

@@ -84,11 +84,17 @@ class Pix2Pix(keras.Model):
     def compile(self, optimizer=None, d_optimizer=None, **kwargs):
         """``optimizer`` trains the generator and ``d_optimizer`` the discriminator; both default
         to pix2pix's Adam(2e-4, beta_1=0.5), and ``d_optimizer`` to a copy of ``optimizer``. A
-        ``loss`` is ignored: the GAN's losses are fixed."""
+        ``loss`` is ignored: the GAN's losses are fixed. Under the "mixed_float16" policy both
+        optimizers are wrapped in a ``LossScaleOptimizer`` (as Keras wraps a model's one), unless
+        ``auto_scale_loss=False``."""
         kwargs.pop("loss", None)
         optimizer = keras.optimizers.get(optimizer) if optimizer else keras.optimizers.Adam(2e-4, beta_1=0.5)
         super().compile(optimizer=optimizer, **kwargs)
-        self.d_optimizer = d_optimizer or optimizer.__class__.from_config(optimizer.get_config())
+        d_optimizer = d_optimizer or optimizer.__class__.from_config(optimizer.get_config())
+        if (kwargs.get("auto_scale_loss", True) and self.dtype_policy.name == "mixed_float16"
+                and not isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer)):
+            d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer, name="d_loss_scale_optimizer")
+        self.d_optimizer = d_optimizer
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
     @property
@@ -105,9 +111,12 @@ class Pix2Pix(keras.Model):
             adversarial = losses.generator_adversarial_loss(fake_logits)
             g_total = adversarial + self.l1_weight * l1
             d_loss = losses.discriminator_loss(real_logits, fake_logits)
+            # Scaled against float16 underflow by a LossScaleOptimizer (mixed precision), which
+            # unscales the gradients again when it applies them; otherwise unchanged.
+            g_scaled, d_scaled = self.optimizer.scale_loss(g_total), self.d_optimizer.scale_loss(d_loss)
         g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
-        self.optimizer.apply_gradients(zip(g_tape.gradient(g_total, g_vars), g_vars))
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        self.optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
         return self._track(loss=l1, g_loss=adversarial, d_loss=d_loss)
 
     def test_step(self, data):
