@@ -49,7 +49,8 @@ def pyproject_packages(python: str) -> dict[str, SpecifierSet]:
     packages = {}
     for requirement in map(Requirement, lines):
         name = requirement.name.lower()
-        if name == project["name"] or (requirement.marker and not requirement.marker.evaluate({"python_version": python})):
+        left_out = requirement.marker and not requirement.marker.evaluate({"python_version": python})
+        if name == project["name"] or left_out:
             continue
         assert packages.setdefault(name, requirement.specifier) == requirement.specifier, \
             f"pyproject.toml asks for {name} twice, with different versions"
@@ -59,7 +60,8 @@ def pyproject_packages(python: str) -> dict[str, SpecifierSet]:
 def test_environment_yml_lists_the_same_packages_as_pyproject():
     python, packages = environment()
     requires_python = pyproject()["requires-python"]
-    assert SpecifierSet(requires_python).contains(python), f"environment.yml's Python {python} is outside {requires_python}"
+    assert SpecifierSet(requires_python).contains(python), \
+        f"environment.yml's Python {python} is outside pyproject.toml's {requires_python}"
     assert set(packages) == set(pyproject_packages(python))
 
 
@@ -69,7 +71,8 @@ def test_environment_yml_asks_for_the_versions_pyproject_does():
     allows."""
     python, pinned = environment()
     for name, wanted in pyproject_packages(python).items():
-        assert wanted and all(s.operator == ">=" for s in wanted), f"pyproject.toml: {name}{wanted} is not a lower bound"
+        assert wanted and all(s.operator == ">=" for s in wanted), \
+            f"pyproject.toml: {name}{wanted} is not a lower bound"
         if name not in pinned:  # the test above names it
             continue
         got = pinned[name]
