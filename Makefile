@@ -33,7 +33,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab lessons/00_start_here.ipynb --notebook-dir=lessons $(AS_ROOT)
 
 test: $(STAMP)
-	COLORLAB_FAST=1 $(BIN)/python -m pytest -q
+	COLORLAB_FAST=1 $(BIN)/python -m pytest -q --durations=15
 
 course: $(STAMP)
 	COLORLAB_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \

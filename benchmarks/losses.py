@@ -4,10 +4,12 @@ learnable pixels its a*b* error, after the same training time.
 
     .venv/bin/python benchmarks/losses.py [--budget 60] [--size 32]
 
-Quality bars: the L2 U-Net at most 50% of the truth's diamond chroma; the ab classifier
+Quality bars, for the claim that regression averages the diamonds while the classifier and the
+GAN commit to a colour: the L2 U-Net at most 50% of the truth's diamond chroma; the ab classifier
 decoded at its mode and the GAN at the recommended lambda at least 70%; the GAN's learnable a*b*
 error within 25% of the same generator trained with L1 alone. Also: diamond chroma against the
-annealing temperature T.
+annealing temperature T. tests/test_quality.py checks looser versions of these bars after a few
+epochs.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ _SIZES = {
                "failure_budget_s": (30, 3), "guard_s": (90, 20)},
     "13_scaling_up": {"file_size": (96, 64), "n_files": (256, 64), "size": (64, 32), "batches": (20, 4),
                       "epochs": (2, 1), "n_train": (512, 64), "worker_timeout_s": (300, 300),
+                      "start_workers": (True, False),  # FAST: the tests start them (test_distribute.py)
                       "seed_models": (("sequential_rgb", "unet", "sequential_lab"), ("sequential_rgb",))},
     "07_unet": {"n_train": (1024, 96), "n_test": (128, 32), "size": (48, 32), "epochs": (5, 1),
                 "budget_s": (60, 8), "large": (192, 64)},
