@@ -40,7 +40,7 @@ CELLS = [
     "panel = TrainPanel(architecture='sequential_lab', n_images=32, epochs=50, size=32)\npanel",
     "LabExplorer(L=60, a=40, b=0)",
     "truth = data.toyworld(6, 32, seed=2).images\n"
-    "RealOrFake(truth, np.asarray(color.to_grey(truth)), n=4, side=64)",
+    "RealOrFake(truth, np.asarray(color.to_gray(truth)), n=4, side=64)",
     "print(panel.train(), '|', panel.status.value)",
 ]
 TRAIN, EXPLORER, GAME, AGAIN = 1, 2, 3, 4  # cell indices

@@ -23,7 +23,7 @@ measured (6 minutes of CPU per seed) with
     | GAN, 20 epochs: diamond chroma / truth's | 0.88 0.81 0.72 0.83 0.87 | 0.82 +- 0.19 | > 0.6 |
     | GAN, 20 epochs: learnable error / L1 U-Net's | 1.44 0.88 1.91 1.64 0.82 | 1.34 +- 1.43 | < 2.8 |
 
-Chroma is the mean over the diamonds' pixels (``metrics.chroma``). The chroma of each diamond's
+Chroma is the mean over the diamonds' pixels (``metrics.mean_chroma``). The chroma of each diamond's
 mean colour, which ignores speckle, swung more between seeds (the mode's 0.58-0.85), so it is
 not used. The palette classifier's error after 8 epochs ranges from 0.31 to 1.15 of grey's: no
 bar holds for it on every machine, so that case is skipped until its recipe is steadier.
