@@ -65,4 +65,4 @@ test-ipywidgets7: $(STAMP7)
 	COLORLAB_FAST=1 $(VENV7)/bin/python -m pytest -q tests/test_widgets.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(VENV7) .pytest_cache

@@ -2,8 +2,9 @@
 
 A lesson asks ``sizes("lesson-name")`` for its numbers (images, epochs, image size, ...; a name
 ending in ``_s`` is seconds). With the environment variable ``COLORLAB_FAST=1`` (set by the tests)
-each number drops to its FAST value, so FAST mode changes how much work is done, never which code
-runs. Normal runs are sized for a 2-core, 2 GB Binder box: see the budgets in CONTRIBUTING.md.
+each number drops to its FAST value, so FAST mode changes how much work is done, not which code
+runs (one exception: lesson 13 starts no second process in FAST mode, as the tests run the same
+two workers). Normal runs are sized for a 2-core, 2 GB Binder box: see the budgets in CONTRIBUTING.md.
 
 Introduced in lesson 00.
 """
