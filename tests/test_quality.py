@@ -65,8 +65,9 @@ def seeded(build, seed: int, *args, **options):
 
 def fitted(model, seed: int, epochs: int = 8, **options) -> np.ndarray:
     """``model`` trained on SCENES (shuffled from ``seed``); returns its colorization of TEST."""
-    train.fit(model, SCENES.images, VALIDATION.images, epochs=epochs, learning_rate=3e-3, seed=seed, live=False,
-              verbose=0, **options)
+    if not model.compiled:  # the GAN comes compiled, with its own optimizers
+        options["learning_rate"] = 3e-3
+    train.fit(model, SCENES.images, VALIDATION.images, epochs=epochs, seed=seed, live=False, verbose=0, **options)
     return train.colorize(model, TEST.images)
 
 
