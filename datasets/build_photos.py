@@ -103,8 +103,11 @@ def debian_package(name: str, cache: Path) -> tuple[Path, str]:
     tree = cache / name
     debs = sorted(cache.glob(f"{name}_*.deb"))
     if not debs:
-        subprocess.run(["apt-get", "download", name], cwd=cache, check=True)
+        done = subprocess.run(["apt-get", "download", name], cwd=cache)
         debs = sorted(cache.glob(f"{name}_*.deb"))
+        if done.returncode or not debs:
+            raise RuntimeError(f"apt-get download {name} failed: run 'apt-get update' first, or put "
+                               f"{name}_*.deb into {cache} by hand")
     version = subprocess.run(["dpkg-deb", "-f", str(debs[-1]), "Version"], check=True,
                              capture_output=True, text=True).stdout.strip()
     if not tree.is_dir():
