@@ -11,7 +11,7 @@ from skimage.color import rgb2lab
 
 import colorlab
 from colorlab import backbones, color, data, models
-from colorlab.models import classifiers, cnn, registry
+from colorlab.models import classifiers, cnn
 
 # name -> (parameters of the original preset, input size, what it predicts), from the seeds' tables.
 SEED_TABLES = {
