@@ -9,6 +9,14 @@ from colorlab.models import classifiers
 RNG = np.random.default_rng(0)
 
 
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Keras downloads (VGG16's weights) fail the test: tests build VGG16 with random weights."""
+    from keras.src.utils import file_utils
+
+    monkeypatch.setattr(file_utils, "urlretrieve", lambda url, *args, **kwargs: pytest.fail(f"tried to download {url}"))
+
+
 def _softplus(x):
     return np.log1p(np.exp(x))
 
@@ -98,3 +106,8 @@ def test_adversarial_losses_are_pix2pix_binary_crossentropy_on_logits():
     # A discriminator that is sure and right: small D loss, large G loss.
     assert float(losses.discriminator_loss(np.full((1, 4), 20.0), np.full((1, 4), -20.0))) < 1e-6
     assert float(losses.generator_adversarial_loss(np.full((1, 4), -20.0))) == pytest.approx(20.0, rel=1e-6)
+
+
+def test_perceptual_loss_refuses_images_too_small_for_vgg16():
+    with pytest.raises(ValueError, match="VGG16 needs inputs of at least 32 x 32 pixels, got 16 x 24"):
+        losses.perceptual((16, 24), weights=None)

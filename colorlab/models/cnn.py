@@ -59,7 +59,8 @@ def sequential_rgb(preset="tiny", **options) -> keras.Model:
     return keras.Model(inputs, output_head(x, c["output"]), name=f"sequential_rgb_{preset}")
 
 
-@register("simple_cnn", RGB_PRESETS, source="seed 000, model 2", summary="conv, pool, transposed conv; predicts RGB")
+@register("simple_cnn", RGB_PRESETS, source="seed 000, model 2",
+          summary="conv, pool, transposed conv; predicts RGB")
 def simple_cnn(preset="tiny", **options) -> keras.Model:
     """Seed 000's second model: 256,643 parameters at the original preset. Lesson 04."""
     c, s, inputs = _start(RGB_PRESETS, preset, options)
@@ -71,7 +72,8 @@ def simple_cnn(preset="tiny", **options) -> keras.Model:
     return keras.Model(inputs, output_head(x, c["output"]), name=f"simple_cnn_{preset}")
 
 
-@register("improved_cnn", IMPROVED_CNN_PRESETS, source="seed 000, model 3", summary="conv-BN-LeakyReLU encoder-decoder; predicts RGB")
+@register("improved_cnn", IMPROVED_CNN_PRESETS, source="seed 000, model 3",
+          summary="conv-BN-LeakyReLU encoder-decoder; predicts RGB")
 def improved_cnn(preset="tiny", **options) -> keras.Model:
     """Seed 000's third model, with batch normalisation and LeakyReLU: 742,787 parameters at the
     original preset. Lesson 05."""
