@@ -17,6 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from matplotlib.figure import Figure
 
 from . import color, compat, data
 from .models import predicts
@@ -174,21 +175,22 @@ class LiveView(keras.callbacks.Callback):
             self.handle.update(Image(data=png))
 
 
+class PNGFigure(Figure):
+    """A matplotlib figure made without pyplot, which a notebook shows as a PNG."""
+
+    def png(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+    _repr_png_ = png  # how IPython shows an object as a picture (pyplot's figures get a formatter instead)
+
+
 def progress_figure(model, history: dict, images: np.ndarray):
     """Loss curves beside grey input, prediction and truth for ``images``. Drawn outside pyplot,
     whose list of open figures every thread shares with the notebook's own cells, so it can be
     drawn in any thread; a notebook shows it as a PNG, like pyplot's figures."""
-    from matplotlib.figure import Figure
-
     from . import plot
-
-    class PNGFigure(Figure):
-        def png(self) -> bytes:
-            buffer = io.BytesIO()
-            self.savefig(buffer, format="png")
-            return buffer.getvalue()
-
-        _repr_png_ = png  # how IPython shows an object as a picture (pyplot's figures get a formatter instead)
 
     n = len(images)
     figure = PNGFigure(figsize=(4 + 1.3 * n, 3.9), dpi=plot.DPI)
