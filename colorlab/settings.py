@@ -16,6 +16,10 @@ from types import SimpleNamespace
 
 FAST = os.environ.get("COLORLAB_FAST", "0").strip().lower() not in ("", "0", "false", "no")
 
+#: Which photographs the photo lessons use: "shipped" (the course's own, offline), "packaged"
+#: (the library photos), a folder, or a dataset ``data.fetch`` knows (e.g. "imagenette160", "lfw").
+PHOTO_SOURCE = os.environ.get("COLORLAB_PHOTOS", "").strip() or "shipped"
+
 # name -> {setting: (normal value, FAST value)}
 _SIZES = {
     "00_start_here": {"n_train": (1024, 128), "n_test": (128, 32), "size": (64, 32), "epochs": (5, 1)},

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2lab
 
-from colorlab import color, data
+from colorlab import color, data, settings
+from colorlab.data import images
 from colorlab.data.scenes import SHAPE_COLOURS
 
 # --------------------------------------------------------------------------------------- toyworld
@@ -76,19 +77,74 @@ def test_the_scenes_module_can_be_patched_by_its_dotted_name():
 # ----------------------------------------------------------------------------------------- photos
 
 
-def test_photos_are_coloured_patches_split_by_source():
-    parts = {name: data.photos(48, split=name) for name in ("train", "val", "test")}
+def test_packaged_photos_are_coloured_patches_split_by_source():
+    parts = {name: data.photos(48, split=name, source="packaged") for name in ("train", "val", "test")}
     sources = {name: set(p.source) for name, p in parts.items()}
     assert all(sources.values())
     assert not (sources["train"] & sources["test"]) and not (sources["train"] & sources["val"])
     assert not (sources["val"] & sources["test"])
     # The two stereo views are near-duplicates: they always land together.
     assert sum("motorcycle_left" in s and "motorcycle_right" in s for s in sources.values()) == 1
-    everything = data.photos(48)
+    everything = data.photos(48, source="packaged")
     assert sum(len(p.images) for p in parts.values()) == len(everything.images)
     assert everything.images.shape[1:] == (48, 48, 3)
     assert not data.is_grey(everything.images).any()
     assert len(set(everything.source)) == len(data.PHOTOS)
+
+
+def test_shipped_photos_are_the_default_split_by_photo_within_each_category():
+    assert data.photo_source().kind == "shipped" and "253 natural photographs" in data.photo_source().note
+    parts = {name: data.photo_set(name) for name in ("train", "val", "test")}
+    names = {name: {p.name for p in part} for name, part in parts.items()}
+    assert len(set.union(*names.values())) == sum(map(len, names.values())) == len(data.photo_set())
+    categories = {p.category for p in data.photo_set()}
+    assert len(categories) == 7 and "microscopy" not in categories
+    for part in parts.values():  # every category is held out, in about 60/20/20 proportions
+        assert {p.category for p in part} == categories
+    assert 0.55 < len(parts["train"]) / len(data.photo_set()) < 0.65
+    patches = data.photos(32, split="test", categories="animals")
+    assert set(patches.category) == {"animals"} and set(patches.source) <= names["test"]
+    assert patches.images.shape[1:] == (32, 32, 3) and not data.is_grey(patches.images).any()
+    whole = data.photos(32, split="test", whole=True)
+    assert len(whole.images) == len(set(whole.source)) <= len(parts["test"])
+    photo = parts["test"][0]
+    assert photo.load().shape[2] == 3 and max(photo.load().shape[:2]) == 512
+    with pytest.raises(ValueError, match="no photos of categories"):
+        data.photo_set(categories=["microscopy"])
+    assert len(data.photo_set(max_photos=14)) == 14
+    assert {p.category for p in data.photo_set(max_photos=14)} == categories  # drawn evenly
+
+
+def test_a_folder_or_fetched_dataset_replaces_the_shipped_photos(tmp_path, monkeypatch):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for category in ("cats", "boats"):
+        (tmp_path / category).mkdir()
+        for i in range(5):
+            pixels = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / category / f"{i}.png")
+    monkeypatch.setattr(settings, "PHOTO_SOURCE", str(tmp_path))  # what COLORLAB_PHOTOS=folder sets
+    assert data.photo_source().kind == "folder" and str(tmp_path) in data.photo_source().note
+    everything = data.photo_set()
+    assert len(everything) == 10 and {p.category for p in everything} == {"cats", "boats"}
+    test = data.photo_set("test")
+    assert {p.category for p in test} == {"cats", "boats"} and len(test) == 2
+    assert set(data.photos(16, split="test").source) == {p.name for p in test}
+
+    def offline(name, **kwargs):
+        raise data.DownloadError(f"could not download {name}: network unreachable")
+
+    monkeypatch.setattr(settings, "PHOTO_SOURCE", "imagenette160")
+    with mock.patch("colorlab.data.download.fetch", offline):
+        images._resolved.cache_clear()
+        fallback = data.photo_source()
+    assert fallback.kind == "shipped"
+    assert fallback.note.startswith("Photos: imagenette160 could not be fetched (could not download")
+    monkeypatch.setattr(settings, "PHOTO_SOURCE", "no_such_thing")
+    with pytest.raises(ValueError, match="neither shipped nor packaged, a folder, nor a dataset"):
+        data.photo_source()
+    images._resolved.cache_clear()
 
 
 def test_packaged_photo_is_the_file():

@@ -13,7 +13,19 @@ from .download import (
     fetch,
     registry,
 )
-from .photos import MAX_PIXELS, PHOTOS, ImageError, Patches, load_image, packaged_photo, photos
+from .images import (
+    MAX_PIXELS,
+    PHOTOS,
+    ImageError,
+    Patches,
+    Photo,
+    PhotoSource,
+    load_image,
+    packaged_photo,
+    photo_set,
+    photo_source,
+    photos,
+)
 from .pipeline import (
     GREY_CHROMA,
     IMAGE_SUFFIXES,
@@ -39,5 +51,5 @@ __all__ = [
     "GREY_CHROMA", "MAX_PIXELS", "PHOTOS", "THEMES", "ImageError", "Patches", "Scenes", "Split",
     "IMAGE_SUFFIXES", "augmentation", "augmented_copies", "category_subsets", "cut_patches", "dataset", "fit_to",
     "folder_dataset", "image_files", "is_grey",
-    "load_image", "packaged_photo", "photos", "resize_longer_side", "split_indices", "to_uint8", "toyworld",
+    "load_image", "packaged_photo", "Photo", "PhotoSource", "photo_set", "photo_source", "photos", "resize_longer_side", "split_indices", "to_uint8", "toyworld",
 ]

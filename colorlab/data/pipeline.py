@@ -17,7 +17,7 @@ import tensorflow as tf
 from PIL import Image
 
 from .. import color
-from .photos import MAX_PIXELS, ImageError, _open_header, _reading
+from .images import MAX_PIXELS, ImageError, _open_header, _reading
 
 #: Images whose every pixel has less chroma than this count as grey (Zhang et al.'s
 #: NonGrayMaskLayer uses 5): a grey photo in a training set teaches "no colour".
