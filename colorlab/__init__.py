@@ -2,7 +2,8 @@
 
 Modules: ``color`` (color spaces and encodings), ``data`` (toyworld, photos, your own images,
 preprocessing), ``models`` (one builder per architecture), ``plot`` (the lessons' figures),
-``widgets`` (interactive tools) and ``settings`` (run sizes, FAST mode). ``quiet()`` hides
+``widgets`` (interactive tools) and ``settings`` (run sizes, FAST mode). ``check`` prints a
+lesson's claim beside its measurement, and stops a normal run whose claim no longer holds. ``quiet()`` hides
 TensorFlow's start-up noise; every lesson calls it first.
 
 ``import colorlab`` changes nothing in your process: no environment variable, no logger, and
@@ -14,6 +15,8 @@ import sys
 from contextlib import contextmanager
 
 __version__ = "0.1.0"
+
+from .checks import ClaimFailed, check  # noqa: E402  (light: no TensorFlow)
 
 
 @contextmanager
