@@ -86,9 +86,10 @@ def ab_plane(lightness: float = 60.0, extent: float = 110.0, resolution: int = 2
     return ax.figure
 
 
-def history(history: dict, title: str = "training", ax=None):
+def history(history: dict, title: str = "training", ax=None, baseline: float | None = None):
     """Loss curves from a Keras ``History.history`` dict or ``train.fit``'s result: every key
-    ending in "loss", training solid and validation dashed.
+    ending in "loss", training solid and validation dashed; ``baseline`` (the loss of predicting
+    grey, ``train.grey_baseline_loss``) as a dotted line to get under.
 
     Introduced in lesson 00.
     """
@@ -99,6 +100,8 @@ def history(history: dict, title: str = "training", ax=None):
             continue
         ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3,
                 ls="--" if key.startswith("val_") else "-", label=key)
+    if baseline is not None:
+        ax.axhline(baseline, color="0.45", ls=":", lw=1.5, label="predict grey (val)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title(title)

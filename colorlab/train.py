@@ -150,20 +150,43 @@ def save_atomically(model: keras.Model, path, record: dict | None = None) -> Non
         partial.unlink(missing_ok=True)
 
 
+def grey_baseline_loss(model: keras.Model, images) -> float | None:
+    """The loss ``model`` would have on RGB ``images`` if it predicted no colour at all: the line
+    its validation loss must get under. None for a classifier (cross-entropy has no grey guess)
+    and for a model compiled without a standard loss (a GAN)."""
+    kind = predicts(model)
+    if kind == "classes" or not model.compiled or not isinstance(images, np.ndarray):
+        return None
+    try:
+        loss = keras.losses.get(model.loss)
+    except (ValueError, TypeError):
+        return None
+    target = color.encode_pair(images, target=kind)[1]
+    grey = np.zeros_like(target) if kind == "ab" else color.to_gray(images)
+    return float(keras.ops.mean(loss(target, grey)))
+
+
 class LiveView(keras.callbacks.Callback):
     """After each epoch, redraw the loss curves and predictions on a few fixed validation images,
-    in place, in the notebook, as a PNG (or hand the PNG's bytes to ``show``). Never touches
-    pyplot (see ``progress_figure``), so it may run in a background thread."""
+    in place, in the notebook, as a PNG (or hand the PNG's bytes to ``show``). With
+    ``baseline_images`` (the validation set), the curves carry the loss of predicting grey on
+    them (``grey_baseline_loss``). Never touches pyplot (see ``progress_figure``), so it may run
+    in a background thread."""
 
-    def __init__(self, images: np.ndarray, show=None):
+    def __init__(self, images: np.ndarray, show=None, baseline_images=None):
         super().__init__()
         self.images, self.show, self.handle = images, show, None
+        self.baseline_images, self.baseline = baseline_images, None
         self.history: dict[str, list] = {}
+
+    def on_train_begin(self, logs=None):
+        if self.baseline_images is not None:
+            self.baseline = grey_baseline_loss(self.model, self.baseline_images)
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        png = progress_figure(self.model, self.history, self.images).png()
+        png = progress_figure(self.model, self.history, self.images, self.baseline).png()
         if self.show is not None:
             self.show(png)
             return
@@ -186,8 +209,9 @@ class PNGFigure(Figure):
     _repr_png_ = png  # how IPython shows an object as a picture (pyplot's figures get a formatter instead)
 
 
-def progress_figure(model, history: dict, images: np.ndarray):
-    """Loss curves beside grey input, prediction and truth for ``images``. Drawn outside pyplot,
+def progress_figure(model, history: dict, images: np.ndarray, baseline: float | None = None):
+    """Loss curves (and the ``baseline`` loss of predicting grey, if given) beside grey input,
+    prediction and truth for ``images``. Drawn outside pyplot,
     whose list of open figures every thread shares with the notebook's own cells, so it can be
     drawn in any thread; a notebook shows it as a PNG, like pyplot's figures."""
     from . import plot
@@ -195,7 +219,7 @@ def progress_figure(model, history: dict, images: np.ndarray):
     n = len(images)
     figure = PNGFigure(figsize=(4 + 1.3 * n, 3.9), dpi=plot.DPI)
     grid = figure.add_gridspec(3, n + 3)
-    plot.history(history, title=f"{model.name}: loss", ax=figure.add_subplot(grid[:, :3]))
+    plot.history(history, title=f"{model.name}: loss", ax=figure.add_subplot(grid[:, :3]), baseline=baseline)
     rows = {"grey": color.encode_input(images), "model": colorize(model, images), "truth": images}
     for r, (label, pictures) in enumerate(rows.items()):
         for i, picture in enumerate(pictures):
@@ -336,7 +360,8 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     if live is None:
         live = _in_notebook()
     if live:
-        extra.append(LiveView(sample_images(model, validation if validation is not None else images, samples)))
+        shown = validation if validation is not None else images
+        extra.append(LiveView(sample_images(model, shown, samples), baseline_images=shown))
     timer = _EpochTimer()
     start = time.perf_counter()
     multi_worker = strategy is not None and _workers(strategy) > 1  # one worker needs no workaround

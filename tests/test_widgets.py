@@ -64,6 +64,7 @@ def test_train_panel_trains_and_draws_each_epoch(small_panel):
     assert len(panel.history["loss"]) == 2 and panel.history["stopped_by"] is None
     assert panel.picture.value[:8] == b"\x89PNG\r\n\x1a\n"
     assert panel.status.value.startswith("finished: 2 epochs")
+    assert "(predicting grey: " in panel.status.value  # the loss to beat, beside the model's
     assert not panel.train_button.disabled and panel.stop_button.disabled
 
 
@@ -291,3 +292,37 @@ def test_real_or_fake_draws_a_static_figure():
     assert sheet.shape == (2 * (8 + 2 * 2), 4 * (2 * 8 + 3 * 2), 3)  # 2 rows of 4 pairs, 8-pixel images
     assert len(figure.axes[0].texts) == 6 and figure.axes[0].texts[5].get_text() == "6: left | right"
     assert "6 pairs" in repr(quiz)
+
+
+def test_the_panel_defaults_beat_grey_clearly():
+    """Pressing Train with the defaults must teach something: a validation loss well under that
+    of predicting grey (measured: 0.058 against 0.231 on 2 cores in about 15 s)."""
+    from colorlab.widgets import TrainPanel
+
+    panel = TrainPanel()
+    assert panel.train(background=False)
+    grey = float(panel.status.value.split("(predicting grey: ")[1].rstrip(")"))
+    assert panel.history["stopped_by"] is None
+    assert panel.history["val_loss"][-1] < 0.5 * grey
+
+
+def test_widgets_carry_a_static_picture_for_readers_without_a_kernel(small_panel):
+    import base64
+
+    explorer = LabExplorer(L=60, a=40, b=0)
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # Jupyter still draws the widget
+    png = base64.b64decode(bundle["image/png"])
+    from PIL import Image
+    import io
+
+    strip = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    first, mirror = strip[35, 5], strip[35, strip.shape[1] // 4 + 10]
+    assert first[0] > first[1] and mirror[1] > mirror[0]  # pinkish red, then its green mirror
+    explorer.a.value = -40
+    assert base64.b64decode(explorer._repr_mimebundle_()["image/png"]) != png
+
+    panel = small_panel()
+    assert "image/png" not in panel._repr_mimebundle_()  # nothing to show before a run
+    panel.train(background=False)
+    assert base64.b64decode(panel._repr_mimebundle_()["image/png"]) == panel.picture.value
