@@ -79,12 +79,17 @@ def requirements() -> list[str]:
         return _pyproject_requirements(ROOT / "pyproject.toml")
 
 
-def _pyproject_requirements(path: Path) -> list[str]:
+def _pyproject(path: Path) -> dict:
+    """The ``[project]`` table of a pyproject.toml."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:
         import tomli as tomllib
-    project = tomllib.loads(path.read_text(encoding="utf-8"))["project"]
+    return tomllib.loads(path.read_text(encoding="utf-8"))["project"]
+
+
+def _pyproject_requirements(path: Path) -> list[str]:
+    project = _pyproject(path)
     return project["dependencies"] + [r for reqs in project.get("optional-dependencies", {}).values() for r in reqs]
 
 
@@ -107,7 +112,7 @@ def python_version(version: tuple = sys.version_info[:3]) -> Check:
         meta = importlib.metadata.metadata("colorlab")
         classifiers = meta.get_all("Classifier") or []
     except importlib.metadata.PackageNotFoundError:
-        classifiers = _pyproject_classifiers(ROOT / "pyproject.toml")
+        classifiers = _pyproject(ROOT / "pyproject.toml").get("classifiers", [])
     prefix = "Programming Language :: Python :: "
     tested = sorted((c[len(prefix):] for c in classifiers if c.startswith(prefix)), key=Version)
     found = ".".join(map(str, version))
@@ -115,14 +120,6 @@ def python_version(version: tuple = sys.version_info[:3]) -> Check:
     return Check("Python", ok, found + ("" if ok else f" (the course is tested on {', '.join(tested)})"),
                  f"install Python {tested[-1]} (or {', '.join(tested[:-1])}) and set the course up again with "
                  "`make lab`; on Binder and Colab this is done for you")
-
-
-def _pyproject_classifiers(path: Path) -> list[str]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        import tomli as tomllib
-    return tomllib.loads(path.read_text(encoding="utf-8"))["project"].get("classifiers", [])
 
 
 def package_versions(installed=_installed_version) -> list[Check]:

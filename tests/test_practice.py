@@ -95,6 +95,16 @@ def test_a_code_cell_tagged_solution_becomes_a_placeholder():
     assert out["source"] == [practice.CODE_PLACEHOLDER] and out["outputs"] == []
 
 
+def test_the_command_line_writes_the_copies(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "00_one.ipynb").write_text(json.dumps(notebook(markdown("1. Q\n<details><summary>Solution</summary>A</details>"))))
+    result = subprocess.run([sys.executable, "-m", "colorlab.practice", str(lessons), str(tmp_path / "out")],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert text(json.loads((tmp_path / "out" / "00_one.ipynb").read_text()), "markdown") == "1. Q\n" + practice.PLACEHOLDER
+
+
 def test_make_practice_writes_into_an_ignored_folder():
     assert "practice" in (ROOT / "Makefile").read_text()
     ignored = subprocess.run(["git", "check-ignore", "-q", "practice/00_start_here.ipynb"], cwd=ROOT)

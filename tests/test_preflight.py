@@ -1,6 +1,7 @@
 """The pre-flight checks (colorlab.preflight, lessons/preflight.ipynb): each problem gives a fix."""
 
 import importlib.metadata
+import os
 import re
 import shutil
 import sys
@@ -33,7 +34,6 @@ def test_no_cgroup_limit_falls_back_to_total_ram(tmp_path):
     (tmp_path / "memory").mkdir()
     (tmp_path / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1's "no limit"
     limit, source = preflight.memory_limit(tmp_path)
-    import os
     assert limit == os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") and source == "total RAM"
 
 
@@ -78,6 +78,16 @@ def test_bounds_come_from_the_projects_own_requirements():
 def test_python_outside_the_tested_versions_fails(version, ok):
     check = preflight.python_version(version)
     assert check.ok == ok and (ok or "3.12" in check.fix)
+
+
+def test_a_checkout_that_is_not_installed_reads_pyproject_toml(monkeypatch):
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "metadata", not_installed)
+    monkeypatch.setattr(importlib.metadata, "requires", not_installed)
+    assert not preflight.python_version((3, 13, 0)).ok and preflight.python_version((3, 11, 2)).ok
+    assert "tensorflow>=2.16,<3" in preflight.requirements()  # as pyproject.toml spells it
 
 
 def test_a_changed_or_missing_natural_photo_is_named(tmp_path):
