@@ -5,6 +5,7 @@
 #   make budgets time every lesson (normal and FAST) and measure its peak memory
 #   make bench   every architecture's tiny preset (speed, GFLOP/s, quality after 60 s) and seed
 #                presets' speed; loss averaging (lesson 10's table); input pipeline and scaling
+#   make practice  copies of every lesson without outputs or exercise solutions, in practice/
 #   make test-ipywidgets7  the widget tests under ipywidgets 7.7.1 (what Colab ships), in a
 #                second environment, .venv-ipywidgets7 (set VENV7 to put it elsewhere)
 # Needs only Python 3.10-3.12 and make.
@@ -17,7 +18,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.colorlab-installed
 
-.PHONY: lab test course budgets bench clean test-ipywidgets7
+.PHONY: lab test course budgets bench clean test-ipywidgets7 practice
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "colorlab needs Python 3.10, 3.11 or 3.12 on PATH"; exit 1; }
@@ -50,6 +51,10 @@ bench: $(STAMP)
 
 budgets: $(STAMP)
 	$(BIN)/python benchmarks/lesson_budgets.py
+
+# Needs no .venv: the script uses only the standard library.
+practice:
+	$(or $(PYTHON),python3) -m colorlab.practice lessons practice
 
 # Colab ships ipywidgets 7.7; the course's own environment has 8. The editable install is
 # redone when the environment was made from another checkout, so the tests see this one.
