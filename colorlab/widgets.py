@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from . import color, data, losses, models
+from . import settings as course_settings
 
 
 def _css(rgb) -> str:
@@ -115,6 +116,8 @@ PANEL_DATASETS = {
     "photos": lambda n, size, seed: _photo_subset(n, size, "train" if seed == 0 else "val"),
 }
 SUBSET_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024, 2048]
+#: The most a TrainPanel run does in FAST mode.
+FAST_RUN = {"n_images": 64, "epochs": 1}
 
 
 def _photo_subset(n, size, split):
@@ -215,8 +218,12 @@ class TrainPanel(_StaticPicture, widgets.VBox):
         return self._busy.locked()
 
     def settings(self) -> RunSettings:
-        """The widgets' current values: what Train would use now."""
-        return RunSettings(self.architecture.value, self.dataset.value, self.n_images.value, self.epochs.value,
+        """The widgets' current values: what Train would use now. In FAST mode (the tests) a run
+        is cut to ``FAST_RUN``'s images and epochs, like every other run in the lessons."""
+        n_images, epochs = self.n_images.value, self.epochs.value
+        if course_settings.FAST:
+            n_images, epochs = min(n_images, FAST_RUN["n_images"]), min(epochs, FAST_RUN["epochs"])
+        return RunSettings(self.architecture.value, self.dataset.value, n_images, epochs,
                            self.learning_rate.value, self.loss.value, self.size, self.budget_s)
 
     def train(self, background: bool = True) -> bool:

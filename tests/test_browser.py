@@ -93,8 +93,9 @@ def lab(tmp_path):
     # once, but it is JupyterLab's, not the course's.
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     port, token = _free_port(), secrets.token_hex(16)
+    # Normal mode: in FAST mode a panel run is cut to one epoch, over before Stop can be pressed.
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-               COLORLAB_FAST="1", JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-settings"),
+               COLORLAB_FAST="0", JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"),
                JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"))
     command = [str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--ip=127.0.0.1",

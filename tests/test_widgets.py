@@ -36,10 +36,13 @@ def test_out_of_gamut_colors_are_flagged():
 
 
 @pytest.fixture
-def small_panel():
-    """Makes small TrainPanels; any still training at the end of the test is stopped and joined,
-    so no background run carries on into later tests."""
+def small_panel(monkeypatch):
+    """Makes small TrainPanels, run as in a normal (not FAST) session; any still training at the
+    end of the test is stopped and joined, so no background run carries on into later tests."""
+    from colorlab import settings
     from colorlab.widgets import TrainPanel
+
+    monkeypatch.setattr(settings, "FAST", False)
 
     panels = []
 
@@ -294,12 +297,16 @@ def test_real_or_fake_draws_a_static_figure():
     assert "6 pairs" in repr(quiz)
 
 
-def test_the_panel_defaults_beat_grey_clearly():
+def test_the_panel_defaults_beat_grey_clearly(monkeypatch):
     """Pressing Train with the defaults must teach something: a validation loss well under that
     of predicting grey (measured: 0.058 against 0.231 on 2 cores in about 15 s)."""
-    from colorlab.widgets import TrainPanel
+    from colorlab import settings
+    from colorlab.widgets import FAST_RUN, TrainPanel
 
     panel = TrainPanel()
+    monkeypatch.setattr(settings, "FAST", True)
+    assert (panel.settings().n_images, panel.settings().epochs) == (FAST_RUN["n_images"], FAST_RUN["epochs"])
+    monkeypatch.setattr(settings, "FAST", False)
     assert panel.train(background=False)
     grey = float(panel.status.value.split("(predicting grey: ")[1].rstrip(")"))
     assert panel.history["stopped_by"] is None
