@@ -13,7 +13,7 @@ measured (6 minutes of CPU per seed) with
     | quantity | seeds 0-4 | mean +- 3 sd | bar |
     |---|---|---|---|
     | ab_classifier: learnable error / grey's | 0.26 0.26 0.25 0.25 0.26 | 0.26 +- 0.02 | < 0.7 |
-    | palette_classifier: learnable error / grey's | 0.52 0.31 0.85 1.15 0.61 | 0.69 +- 0.97 | none |
+    | palette_classifier: learnable error / grey's | 0.51 0.30 0.35 0.34 0.29 | 0.36 +- 0.26 | < 0.7 |
     | pix2pix: learnable error / grey's | 0.51 0.52 0.44 0.73 0.31 | 0.50 +- 0.46 | < 1.0 |
     | residual_unet: learnable error / grey's | 0.28 0.32 0.26 0.27 0.32 | 0.29 +- 0.08 | < 0.7 |
     | sequential_lab: learnable error / grey's | 0.35 0.35 0.35 0.34 0.36 | 0.35 +- 0.02 | < 0.7 |
@@ -25,8 +25,9 @@ measured (6 minutes of CPU per seed) with
 
 Chroma is the mean over the diamonds' pixels (``metrics.mean_chroma``). The chroma of each diamond's
 mean colour, which ignores speckle, swung more between seeds (the mode's 0.58-0.85), so it is
-not used. The palette classifier's error after 8 epochs ranges from 0.31 to 1.15 of grey's: no
-bar holds for it on every machine, so that case is skipped until its recipe is steadier.
+not used. The palette classifier once swung from 0.31 to 1.15 of grey's: its tiny preset squeezed
+each pixel through 4 ReLUs before choosing among 32 colours, all four died in seed 3's run, and it
+painted one colour everywhere. No dense layer of it is narrower than its palette now.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ TRUTH_CHROMA = metrics.mean_chroma(TEST.images, DIAMONDS)
 RGB_MODELS = {"sequential_rgb", "simple_cnn", "improved_cnn", "vgg_transformer"}
 COLOR_MODELS = [name for name in models.names() if name not in RGB_MODELS]
 #: Learnable a*b* error as a share of grey's, at most (the table above); 0.7 unless given here.
-BEATS_GREY = {"pix2pix": 1.0, "palette_classifier": None}
+BEATS_GREY = {"pix2pix": 1.0}
 
 
 def seeded(build, seed: int, *args, **options):
@@ -141,8 +142,6 @@ def test_the_rgb_models_left_out_are_registered():
 @pytest.mark.parametrize("name", COLOR_MODELS)
 def test_every_tiny_color_model_beats_the_grayscale_baseline(name):
     bar = BEATS_GREY.get(name, 0.7)
-    if bar is None:
-        pytest.skip(f"{name}: no bar holds over five seeds (see this module's docstring)")
     assert models.predicts(seeded(models.build, SEED, name)) in ("ab", "classes"), f"{name} predicts RGB"
     assert metrics.mae(colorized(name)["default"], TEST.images, LEARNABLE) < bar * GREY_ERROR
 

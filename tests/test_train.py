@@ -14,6 +14,14 @@ def weights_of(model):
     return [w.numpy().copy() for w in model.weights]
 
 
+def small_model():
+    """An a*b* model of two convolutions, for the tests of fit's own behaviour (stopping,
+    checkpoints, random generators): it traces in a fraction of the tiny U-Net's time, which
+    those tests would otherwise spend once per fit."""
+    return keras.Sequential([keras.Input((None, None, 1)), keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+                             keras.layers.Conv2D(2, 3, padding="same", activation="tanh", name="ab")])
+
+
 def test_a_trained_model_beats_the_grayscale_baseline_on_held_out_learnable_pixels():
     model = models.build("unet")
     history = train.fit(model, SCENES.images, HELD_OUT.images, epochs=8, batch_size=16, learning_rate=3e-3, verbose=0)
@@ -61,7 +69,7 @@ def test_a_finished_fit_gives_its_training_graphs_back_and_training_can_go_on():
             during.append(training_graphs())
 
     held_before, during = training_graphs(), []
-    model = models.build("unet")
+    model = small_model()
     first = train.fit(model, SCENES.images[:64], HELD_OUT.images[:16], epochs=2, batch_size=16, learning_rate=3e-3,
                       seed=0, verbose=0, callbacks=[CountDuringFit()])
     assert during[-1] > held_before  # counted by the name Keras gives them: still the right name
@@ -288,7 +296,7 @@ def test_colorize_side_sets_the_working_resolution():
 def test_a_stop_requested_before_training_starts_is_honoured():
     stopper = train.TimeBudget()
     stopper.stop()  # e.g. Stop pressed while the panel was still preparing data
-    history = train.fit(models.build("unet"), SCENES.images[:64], epochs=5, stopper=stopper, verbose=0)
+    history = train.fit(small_model(), SCENES.images[:64], epochs=5, stopper=stopper, verbose=0)
     assert history["stopped_by"] == "request" and len(history["loss"]) == 1
 
 
@@ -330,7 +338,7 @@ def test_a_reused_stopper_starts_each_run_afresh():
             stopper.stop()
 
     stopper = train.TimeBudget()
-    model = models.build("unet")
+    model = small_model()
     first = train.fit(model, SCENES.images[:32], epochs=3, batch_size=16, stopper=stopper, verbose=0, live=False,
                       callbacks=[StopAtFirstBatch()])
     assert first["stopped_by"] == "request" and len(first["loss"]) == 1
@@ -339,7 +347,7 @@ def test_a_reused_stopper_starts_each_run_afresh():
 
 
 def test_fit_says_when_a_compiled_model_ignores_learning_rate_and_loss():
-    model = models.build("unet")
+    model = small_model()
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae")
     with pytest.warns(UserWarning, match="compiled already, so fit ignores learning_rate and loss"):
         train.fit(model, SCENES.images[:16], epochs=1, learning_rate=0.5, loss="mse", verbose=0, live=False)
@@ -351,12 +359,12 @@ def test_a_second_run_to_a_checkpoint_only_replaces_a_worse_model(tmp_path):
 
     path = tmp_path / "best.keras"
     keras.utils.set_random_seed(0)
-    good = train.fit(models.build("unet"), SCENES.images[:64], HELD_OUT.images[:16], epochs=3, learning_rate=3e-3,
+    good = train.fit(small_model(), SCENES.images[:64], HELD_OUT.images[:16], epochs=3, learning_rate=3e-3,
                      batch_size=16, checkpoint=path, verbose=0, live=False)
     saved = path.read_bytes()
     assert train.checkpoint_record(path) == {"monitor": "val_loss", "best": pytest.approx(min(good["val_loss"]))}
     keras.utils.set_random_seed(0)
-    worse = train.fit(models.build("unet"), SCENES.images[:64], HELD_OUT.images[:16], epochs=1, learning_rate=1e-6,
+    worse = train.fit(small_model(), SCENES.images[:64], HELD_OUT.images[:16], epochs=1, learning_rate=1e-6,
                       checkpoint=path, verbose=0, live=False)
     assert min(worse["val_loss"]) > min(good["val_loss"])
     assert path.read_bytes() == saved  # the better model stays
@@ -364,14 +372,14 @@ def test_a_second_run_to_a_checkpoint_only_replaces_a_worse_model(tmp_path):
     assert loaded.evaluate(train.training_data(loaded, HELD_OUT.images[:16], shuffle=False), verbose=0) == \
         pytest.approx(min(good["val_loss"]), rel=1e-3)
     # A file saved some other way has no record: replaced, with a warning.
-    train.save_atomically(models.build("unet"), path)
+    train.save_atomically(small_model(), path)
     with pytest.warns(UserWarning, match="has no recorded val_loss"):
-        train.fit(models.build("unet"), SCENES.images[:16], HELD_OUT.images[:16], epochs=1, checkpoint=path,
+        train.fit(small_model(), SCENES.images[:16], HELD_OUT.images[:16], epochs=1, checkpoint=path,
                   verbose=0, live=False)
     assert train.checkpoint_record(path)["monitor"] == "val_loss"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        train.fit(models.build("unet"), SCENES.images[:16], HELD_OUT.images[:16], epochs=1, checkpoint=path,
+        train.fit(small_model(), SCENES.images[:16], HELD_OUT.images[:16], epochs=1, checkpoint=path,
                   verbose=0, live=False)
     assert not [w for w in caught if "no recorded" in str(w.message)]  # this time it has a record
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras"]
@@ -385,7 +393,7 @@ def test_fit_leaves_global_random_generators_alone_unless_given_a_seed():
     def draws():
         return random.random(), np.random.rand(), float(tf.random.uniform(()))
 
-    model = models.build("unet")
+    model = small_model()
     keras.utils.set_random_seed(5)
     expected = draws()
     keras.utils.set_random_seed(5)

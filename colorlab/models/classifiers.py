@@ -118,8 +118,10 @@ def palette_classifier(preset="tiny", **options) -> keras.Model:
     x = inputs
     for channels in (64, 128, 128, 128, 64):
         x = layers.Conv2D(width(channels, s), 3, padding="same", activation="relu")(x)
-    x = layers.Dense(width(64, s), activation="relu")(x)  # dense layers act on each pixel
-    x = layers.Dense(width(32, s), activation="relu")(x)
+    # Dense layers act on each pixel. None is narrower than the palette: scaled down to 4 ReLUs
+    # for 32 colours, the second died in some runs, all four, and the model painted one colour.
+    for units in (64, 32):
+        x = layers.Dense(max(width(units, s), len(centers)), activation="relu")(x)
     x = layers.Dense(len(centers))(x)
     return keras.Model(inputs, PaletteSoftmax(centers)(x), name=f"palette_classifier_{preset}")
 
