@@ -136,9 +136,10 @@ def ab_scatter(sets: dict, n_pixels: int = 4000, seed: int = 0, size: float = 3.
 
 # ---- Architecture diagrams ------------------------------------------------------------------
 
-#: Box colours of ``architecture``'s blocks, by what the block does.
+#: Box colours of ``architecture``'s blocks, by what the block does, and their legend.
 BLOCK_COLORS = {"input": "#ffffff", "down": "#cfe2f3", "same": "#eeeeee", "up": "#fde5c8",
                 "pretrained": "#e4d7f5", "head": "#d9ead3"}
+BLOCK_LEGEND = {"down": "smaller", "same": "same size", "up": "larger", "pretrained": "pretrained", "head": "output"}
 
 
 def architecture(model, title: str | None = None):
@@ -149,18 +150,25 @@ def architecture(model, title: str | None = None):
 
     Introduced in lesson 03.
     """
+    from matplotlib.patches import Patch
+
     networks = [model.generator, model.discriminator] if hasattr(model, "discriminator") else [model]
     analysed = [_blocks(net) for net in networks]
     extents = [_extent(blocks) for blocks in analysed]
-    width = max(w for w, _ in extents)
-    fig, axes = plt.subplots(len(networks), 1, figsize=(width, sum(h for _, h in extents)), squeeze=False, dpi=DPI,
-                             gridspec_kw={"height_ratios": [h for _, h in extents]})
-    for ax, net, blocks in zip(axes[:, 0], networks, analysed):
-        _draw_blocks(ax, blocks, width)
-        ax.set_title(f"{net.name}: {net.count_params():,} parameters", fontsize=10, loc="left")
+    width, height = max(w for w, _ in extents), sum(h for _, h in extents) + (0.4 if title else 0)
+    fig = plt.figure(figsize=(width, height), dpi=DPI)
+    bottom = height - (0.4 if title else 0)
+    for net, blocks, (_, h) in zip(networks, analysed, extents):
+        bottom -= h
+        ax = fig.add_axes((0, bottom / height, 1, h / height))  # one data unit is one inch
+        _draw_blocks(ax, blocks, width, h)
+        ax.text(0.1, ax.get_ylim()[1] - 0.1, f"{net.name}: {net.count_params():,} parameters", fontsize=10,
+                va="top")
+        kinds = [kind for kind in BLOCK_LEGEND if any(block.kind == kind for block in blocks)]
+        ax.legend(handles=[Patch(fc=BLOCK_COLORS[kind], ec="#555555", label=BLOCK_LEGEND[kind]) for kind in kinds],
+                  loc="upper right", ncol=len(kinds), fontsize=8, frameon=False)
     if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+        fig.suptitle(title, y=1 - 0.1 / height, va="top")
     return fig
 
 
@@ -176,7 +184,8 @@ class _Block:
 
 
 def _inbound(layer, inside):
-    """The layers of the model (``inside``) whose outputs ``layer`` takes, in order, once each."""
+    """The layers of the model (``inside``) whose outputs ``layer`` takes, in order, once each.
+    (Keras 3 keeps a layer's connections in its nodes; ``keras.utils.plot_model`` reads them too.)"""
     found = [t._keras_history[0] for node in layer._inbound_nodes for t in node.input_tensors]
     return list(dict.fromkeys(source for source in found if id(source) in inside))
 
@@ -325,13 +334,30 @@ def _row_height(blocks) -> float:
 
 def _extent(blocks) -> tuple[float, float]:
     """The width and height, in inches, that ``_draw_blocks`` needs for ``blocks``."""
-    inputs = [b for b in blocks if b.kind == "input"]
-    width = max(map(_box_width, inputs)) + sum(_box_width(b) + _GAP for b in blocks if b.kind != "input") + 0.2
+    width = _columns(blocks)[-1] + _box_width(blocks[-1]) / 2 + 0.2
     levels = {block.level for block in blocks}
-    return width, (max(levels) - min(levels) + 1) * _row_height(blocks) + 0.5
+    return width, (max(levels) - min(levels) + 1) * _row_height(blocks) + 0.6
 
 
-def _draw_blocks(ax, blocks, width):
+def _columns(blocks) -> list[float]:
+    """Each block's x, in inches: inputs (right-aligned) in the first column, then one column per
+    block, overlapping the one before where the two sit on different rows."""
+    inputs = [b for b in blocks if b.kind == "input"]
+    xs, cursor, previous = [], max(map(_box_width, inputs)) + _GAP, None
+    for block in blocks:
+        if block.kind == "input":
+            xs.append(max(map(_box_width, inputs)))
+            continue
+        w = _box_width(block)
+        if previous is not None:
+            overlap = 0.45 * min(w, _box_width(previous)) if previous.level != block.level else 0.0
+            cursor += _box_width(previous) + _GAP - overlap
+        xs.append(cursor + w / 2)
+        previous = block
+    return xs
+
+
+def _draw_blocks(ax, blocks, width, height):
     """Draw ``blocks`` on ``ax`` in data units of inches: inputs as labels in the first column,
     each other block a box in its own column, one row per resolution level."""
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -339,14 +365,12 @@ def _draw_blocks(ax, blocks, width):
     row = _row_height(blocks)
     top = min(b.level for b in blocks)
     inputs = [b for b in blocks if b.kind == "input"]
-    cursor = max(map(_box_width, inputs)) + _GAP
     centre = {}
-    for block in blocks:
+    for block, x in zip(blocks, _columns(blocks)):
         if block.kind == "input":  # stacked, right-aligned against the first block
-            centre[id(block)] = (cursor - _GAP, (top - block.level) * row - inputs.index(block) * 0.5)
+            centre[id(block)] = (x, (top - block.level) * row - inputs.index(block) * 0.5)
         else:
-            centre[id(block)] = (cursor + _box_width(block) / 2, -(block.level - top) * row)
-            cursor += _box_width(block) + _GAP
+            centre[id(block)] = (x, -(block.level - top) * row)
     for block in blocks:
         x, y = centre[id(block)]
         if block.kind == "input":
@@ -364,10 +388,16 @@ def _draw_blocks(ax, blocks, width):
         tx, ty = centre[id(block)]
         for source in block.sources:
             sx, sy = centre[id(source)]
-            if source.kind == "input" or blocks.index(source) == index - 1:
+            if source.kind == "input" or (blocks.index(source) == index - 1 and source.level == block.level):
                 start = (sx, sy) if source.kind == "input" else (sx + _box_width(source) / 2, sy)
                 arrow = FancyArrowPatch(start, (tx - _box_width(block) / 2, ty), arrowstyle="-|>", mutation_scale=10,
                                         color="#333333", lw=1, gid="flow")
+            elif blocks.index(source) == index - 1:  # down or up a row: from one box's edge to the other's
+                down = source.level < block.level
+                sh, th = _box_height(source) / 2, _box_height(block) / 2
+                arrow = FancyArrowPatch((sx + _box_width(source) / 4, sy - sh if down else sy + sh),
+                                        (tx - _box_width(block) / 4, ty + th if down else ty - th), arrowstyle="-|>",
+                                        mutation_scale=10, color="#333333", lw=1, gid="flow")
             else:  # a skip connection: over the blocks in between
                 start, end = (sx + 0.3, sy + _box_height(source) / 2), (tx - 0.3, ty + _box_height(block) / 2)
                 rad = -min(0.3, 0.9 / np.hypot(end[0] - start[0], end[1] - start[1]))
@@ -376,6 +406,5 @@ def _draw_blocks(ax, blocks, width):
             ax.add_patch(arrow)
     ys = [y for _, y in centre.values()]
     ax.set_xlim(0, width)
-    ax.set_ylim(min(ys) - row / 2, max(ys) + row / 2 + 0.5)
-    ax.set_aspect("equal")
+    ax.set_ylim(min(ys) - row / 2, min(ys) - row / 2 + height)
     ax.axis("off")
