@@ -383,7 +383,7 @@ def _draw_blocks(ax, blocks, width, height):
         ax.text(x, y + 0.02, "\n".join(_block_lines(block)), ha="center", va="center", fontsize=8.5, linespacing=1.2)
         if block.params:
             ax.text(x, y - h / 2 + 0.05, f"{block.params:,} parameters", ha="center", va="bottom", fontsize=7.5,
-                    color="#555555")
+                    color="#555555", gid="params")
     for index, block in enumerate(blocks):
         tx, ty = centre[id(block)]
         for source in block.sources:

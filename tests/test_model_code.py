@@ -71,7 +71,7 @@ def drawn(fig):
     for ax in fig.axes:
         boxes = [p for p in ax.patches if p.get_gid() == "block"]
         skips = [p for p in ax.patches if p.get_gid() == "skip"]
-        params = [int(t.get_text().split()[0].replace(",", "")) for t in ax.texts if t.get_text().endswith(" parameters")]
+        params = [int(t.get_text().split()[0].replace(",", "")) for t in ax.texts if t.get_gid() == "params"]
         result.append((boxes, skips, params))
     return result
 
