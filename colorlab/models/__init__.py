@@ -6,10 +6,14 @@ fewer channels that learns visibly in about a minute on 2 CPU cores. Every model
 channel encoded as L / 100 (``colorlab.color.encode_input``) and says what it predicts in
 ``predicts(model)``: ``"ab"`` (ab / 128, tanh) or ``"rgb"`` (sigmoid).
 
+Each architecture is one plain Keras function (``unet.unet_model``, ...) that takes its widths
+as arguments; ``code(name)`` (``show_code`` in a notebook) shows that function, the blocks it
+calls and the call that builds a preset, runnable as it stands.
+
 Introduced in lesson 00; lessons 03-09 walk through the architectures.
 """
 
-from .registry import available, build, layer_table, names, predicts, register
+from .registry import available, build, code, layer_table, names, predicts, register, show_code
 from . import classifiers, cnn, pix2pix, residual_unet, unet, vgg_transformer  # noqa: F401  (importing a module registers its architectures)
 
-__all__ = ["available", "build", "layer_table", "names", "predicts", "register"]
+__all__ = ["available", "build", "code", "layer_table", "names", "predicts", "register", "show_code"]

@@ -1,4 +1,5 @@
-"""Pieces every architecture shares: preset handling, output heads, conv-BN-activation blocks."""
+"""Pieces every architecture shares: preset handling (``configure``, ``widths``) and the Keras
+blocks the networks are made of (``conv_bn_act``, ``output_head``)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def configure(presets: dict, preset: str, options: dict) -> dict:
 def width(channels: int, scale: float) -> int:
     """``channels`` scaled for a preset, never below 4."""
     return max(4, int(round(channels * scale)))
+
+
+def widths(scale: float, *channels: int) -> tuple[int, ...]:
+    """Each of ``channels`` scaled for a preset (``width``)."""
+    return tuple(width(n, scale) for n in channels)
 
 
 def conv_bn_act(x, channels, momentum, activation="relu"):

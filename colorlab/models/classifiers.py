@@ -23,7 +23,7 @@ import numpy as np
 from keras import layers
 
 from .. import color
-from .blocks import TINY_BN_MOMENTUM, configure, conv_bn_act, width
+from .blocks import TINY_BN_MOMENTUM, configure, conv_bn_act, widths
 from .registry import register
 
 
@@ -95,7 +95,7 @@ def class_weights(indices: np.ndarray, centers: np.ndarray, mix: float = 0.5, si
     return weights.astype(np.float32)
 
 
-def _default_palette(k: int) -> np.ndarray:
+def placeholder_palette(k: int) -> np.ndarray:
     """A placeholder palette: grey plus k - 1 hues at chroma 30. Fit a real one with fit_palette."""
     angles = np.linspace(0, 2 * np.pi, k - 1, endpoint=False)
     return np.concatenate([[[0.0, 0.0]], 30 * np.stack([np.cos(angles), np.sin(angles)], -1)]).astype(np.float32)
@@ -107,23 +107,39 @@ PALETTE_PRESETS = {
 }
 
 
-@register("palette_classifier", PALETTE_PRESETS, source="seed 001",
-          summary="k-means palette, 5 conv + 3 dense, softmax over k")
-def palette_classifier(preset="tiny", **options) -> keras.Model:
-    """Seed 001's network: 450,752 parameters at the original preset (32 x 32, k = 32)."""
-    c = configure(PALETTE_PRESETS, preset, options)
-    centers = _default_palette(c["k"]) if c["centers"] is None else np.asarray(c["centers"], np.float32)
-    s = c["scale"]
-    inputs = keras.Input(c["input_shape"], name="L")
+def palette_classifier_model(input_shape, conv_widths, dense_widths, k=32, centers=None,
+                             name="palette_classifier") -> keras.Model:
+    """Seed 001's network (450,752 parameters at 32 x 32, k = 32): 3x3 convolutions of
+    ``conv_widths`` channels ((64, 128, 128, 128, 64) in the seed), dense layers of
+    ``dense_widths`` ((64, 32)) that act on each pixel, then a softmax over the palette's k a*b*
+    ``centers`` (``fit_palette``; None: ``placeholder_palette(k)``)."""
+    centers = placeholder_palette(k) if centers is None else np.asarray(centers, np.float32)
+    inputs = keras.Input(input_shape, name="L")
     x = inputs
-    for channels in (64, 128, 128, 128, 64):
-        x = layers.Conv2D(width(channels, s), 3, padding="same", activation="relu")(x)
-    # Dense layers act on each pixel. None is narrower than the palette: scaled down to 4 ReLUs
-    # for 32 colours, the second died in some runs, all four, and the model painted one colour.
-    for units in (64, 32):
-        x = layers.Dense(max(width(units, s), len(centers)), activation="relu")(x)
-    x = layers.Dense(len(centers))(x)
-    return keras.Model(inputs, PaletteSoftmax(centers)(x), name=f"palette_classifier_{preset}")
+    for channels in conv_widths:
+        x = layers.Conv2D(channels, 3, padding="same", activation="relu")(x)
+    for units in dense_widths:
+        x = layers.Dense(units, activation="relu")(x)  # on each pixel's channels
+    logits = layers.Dense(len(centers))(x)
+    return keras.Model(inputs, PaletteSoftmax(centers)(logits), name=name)
+
+
+def palette_classifier_arguments(preset="tiny", **options) -> dict:
+    """``palette_classifier_model``'s arguments at ``preset``; ``options``: ``input_shape``,
+    ``scale``, ``centers`` (a fitted palette, or None), ``k`` (the placeholder palette's size)."""
+    config = configure(PALETTE_PRESETS, preset, options)
+    k = config["k"] if config["centers"] is None else len(config["centers"])
+    # No per-pixel dense layer is narrower than the palette: scaled down to 4 ReLUs for 32
+    # colours, the second died in some runs, all four, and the model painted one colour.
+    return {"input_shape": config["input_shape"],
+            "conv_widths": widths(config["scale"], 64, 128, 128, 128, 64),
+            "dense_widths": tuple(max(units, k) for units in widths(config["scale"], 64, 32)),
+            "k": config["k"], "centers": config["centers"], "name": f"palette_classifier_{preset}"}
+
+
+palette_classifier = register("palette_classifier", PALETTE_PRESETS, palette_classifier_model,
+                              palette_classifier_arguments, source="seed 001",
+                              summary="k-means palette, 5 conv + 3 dense, softmax over k")
 
 
 #: Zhang et al.'s annealed-mean temperature.
@@ -139,19 +155,32 @@ AB_CLASSIFIER_PRESETS = {
 }
 
 
-@register("ab_classifier", AB_CLASSIFIER_PRESETS, source="Zhang, Isola & Efros 2016",
-          summary="quantized ab bins at 1/4 resolution, class rebalancing, annealed mean")
-def ab_classifier(preset="tiny", **options) -> keras.Model:
-    """Per-pixel classification over in-gamut a*b* bins, output at 1/4 of the input size."""
-    c = configure(AB_CLASSIFIER_PRESETS, preset, options)
-    centers = ab_bins(c["grid"])
-    s, m = c["scale"], c["bn_momentum"]
-    inputs = keras.Input(c["input_shape"], name="L")
-    x = conv_bn_act(conv_bn_act(inputs, width(64, s), m), width(64, s), m)
-    x = conv_bn_act(layers.MaxPooling2D()(x), width(128, s), m)
-    x = conv_bn_act(x, width(128, s), m)
-    x = layers.MaxPooling2D()(x)
+def ab_classifier_model(input_shape, widths, grid=10.0, temperature=ANNEALED_T, bn_momentum=0.99,
+                        name="ab_classifier") -> keras.Model:
+    """Per-pixel classification over the in-gamut a*b* bins of a ``grid``-unit grid, output at 1/4
+    of the input size. ``widths``: the conv-BN-ReLU channels at full, 1/2 and 1/4 size, (64, 128,
+    256) at full width."""
+    w1, w2, w3 = widths
+    centers = ab_bins(grid)
+    inputs = keras.Input(input_shape, name="L")
+    x = conv_bn_act(conv_bn_act(inputs, w1, bn_momentum), w1, bn_momentum)
+    x = layers.MaxPooling2D()(x)  # 1/2 size
+    x = conv_bn_act(conv_bn_act(x, w2, bn_momentum), w2, bn_momentum)
+    x = layers.MaxPooling2D()(x)  # 1/4 size
     for _ in range(3):
-        x = conv_bn_act(x, width(256, s), m)
-    x = layers.Conv2D(len(centers), 1)(x)
-    return keras.Model(inputs, PaletteSoftmax(centers, c["temperature"])(x), name=f"ab_classifier_{preset}")
+        x = conv_bn_act(x, w3, bn_momentum)
+    logits = layers.Conv2D(len(centers), 1)(x)
+    return keras.Model(inputs, PaletteSoftmax(centers, temperature)(logits), name=name)
+
+
+def ab_classifier_arguments(preset="tiny", **options) -> dict:
+    """``ab_classifier_model``'s arguments at ``preset``, ``options`` overriding it."""
+    config = configure(AB_CLASSIFIER_PRESETS, preset, options)
+    return {"input_shape": config["input_shape"], "widths": widths(config["scale"], 64, 128, 256),
+            "grid": config["grid"], "temperature": config["temperature"], "bn_momentum": config["bn_momentum"],
+            "name": f"ab_classifier_{preset}"}
+
+
+ab_classifier = register("ab_classifier", AB_CLASSIFIER_PRESETS, ab_classifier_model, ab_classifier_arguments,
+                         source="Zhang, Isola & Efros 2016",
+                         summary="quantized ab bins at 1/4 resolution, class rebalancing, annealed mean")

@@ -146,15 +146,23 @@ class Pix2Pix(keras.Model):
                    keras.saving.deserialize_keras_object(config.pop("discriminator")), **config)
 
 
-@register("pix2pix", PRESETS, source="seed 003 (Isola et al. 2017)",
-          summary="conditional GAN: U-Net generator + 70x70 PatchGAN, adversarial + lambda * L1")
-def pix2pix(preset="tiny", **options) -> Pix2Pix:
-    """Build the GAN; ``options``: ``input_shape``, ``scale`` (generator widths), ``d_scale``
-    (discriminator widths), ``l1_weight`` (lambda), ``bn_momentum``."""
-    c = configure(PRESETS, preset, options)
-    g = generator(c["input_shape"], c["scale"], c["bn_momentum"])
-    d = patch_discriminator(c["input_shape"], c["d_scale"], c["bn_momentum"])
-    return Pix2Pix(g, d, l1_weight=c["l1_weight"], name=f"pix2pix_{preset}")
+def pix2pix_model(input_shape, scale, d_scale, l1_weight=100.0, bn_momentum=0.99, name="pix2pix") -> Pix2Pix:
+    """The GAN: the U-Net ``generator`` at ``scale`` of seed 003's widths, the
+    ``patch_discriminator`` at ``d_scale`` of its widths, and the L1 loss weighted by
+    ``l1_weight`` (lambda)."""
+    g = generator(input_shape, scale, bn_momentum)
+    d = patch_discriminator(input_shape, d_scale, bn_momentum)
+    return Pix2Pix(g, d, l1_weight=l1_weight, name=name)
+
+
+def pix2pix_arguments(preset="tiny", **options) -> dict:
+    """``pix2pix_model``'s arguments at ``preset``; ``options``: ``input_shape``, ``scale``
+    (generator widths), ``d_scale`` (discriminator widths), ``l1_weight`` (lambda), ``bn_momentum``."""
+    return {**configure(PRESETS, preset, options), "name": f"pix2pix_{preset}"}
+
+
+pix2pix = register("pix2pix", PRESETS, pix2pix_model, pix2pix_arguments, source="seed 003 (Isola et al. 2017)",
+                   summary="conditional GAN: U-Net generator + 70x70 PatchGAN, adversarial + lambda * L1")
 
 
 def for_short_runs(l1_weight: float = 10.0, learning_rate: float = 2e-3, d_ratio: float = 0.1,

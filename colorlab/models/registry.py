@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
 import sys
+import textwrap
 import warnings
 from dataclasses import dataclass
 from typing import Callable
@@ -25,7 +28,8 @@ COUNTING_INPUT = (32, 32, 1)
 @dataclass(frozen=True)
 class Architecture:
     name: str
-    builder: Callable[..., keras.Model]
+    network: Callable[..., keras.Model]  # the Keras code: network(**arguments) -> the model
+    arguments: Callable[..., dict]  # (preset, **options) -> the network's arguments
     presets: dict  # preset name -> its settings
     source: str  # the seed report (and model) it reproduces, or the paper
     summary: str
@@ -34,17 +38,23 @@ class Architecture:
 _ARCHITECTURES: dict[str, Architecture] = {}
 
 
-def register(name: str, presets: dict, source: str, summary: str):
-    """Decorator: add a builder ``fn(preset, **options) -> keras.Model`` to the registry, with its
-    ``presets`` (``PRESETS`` -> settings)."""
+def register(name: str, presets: dict, network: Callable[..., keras.Model], arguments: Callable[..., dict],
+             source: str, summary: str) -> Callable[..., keras.Model]:
+    """Add an architecture to the registry and return its builder ``fn(preset="tiny", **options)``:
+    ``network(**arguments(preset, **options))``. ``network`` is the plain Keras code (what
+    ``code(name)`` shows); ``arguments`` turns one of the ``presets`` (``PRESETS`` -> settings),
+    with ``options`` overriding it, into the network's arguments."""
     if set(presets) != set(PRESETS):
         raise ValueError(f"{name}: presets must be {PRESETS}, got {tuple(presets)}")
+    _ARCHITECTURES[name] = Architecture(name, network, arguments, presets, source, summary)
 
-    def decorate(builder):
-        _ARCHITECTURES[name] = Architecture(name, builder, presets, source, summary)
-        return builder
+    def builder(preset: str = "tiny", **options) -> keras.Model:
+        return network(**arguments(preset_name(preset), **options))
 
-    return decorate
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = (f"Build {name} ({source}) at ``preset``, ``options`` overriding it: "
+                       f"``{network.__name__}(**{arguments.__name__}(preset, **options))``.")
+    return builder
 
 
 def preset_name(preset: str) -> str:
@@ -65,9 +75,14 @@ def preset_name(preset: str) -> str:
 def build(name: str, preset: str = "tiny", **options) -> keras.Model:
     """Build architecture ``name`` at ``preset`` (``"original"`` or ``"tiny"``); ``options``
     override the preset (e.g. ``output="ab"``, ``scale=0.25``)."""
+    arch = _architecture(name)
+    return arch.network(**arch.arguments(preset_name(preset), **options))
+
+
+def _architecture(name: str) -> Architecture:
     if name not in _ARCHITECTURES:
         raise KeyError(f"no architecture {name!r}; available: {', '.join(sorted(_ARCHITECTURES))}")
-    return _ARCHITECTURES[name].builder(preset_name(preset), **options)
+    return _ARCHITECTURES[name]
 
 
 def predicts(model: keras.Model) -> str:
@@ -122,3 +137,76 @@ def available() -> list[dict]:
         })
         keras.backend.clear_session()
     return rows
+
+
+def code(name: str, preset: str = "tiny", **options) -> str:
+    """The Keras code ``build(name, preset, **options)`` runs, as one runnable script: imports, the
+    helper functions that make layers, the architecture's function, and the call that builds the
+    preset's model into ``model``. Introduced in lesson 03."""
+    arch = _architecture(name)
+    arguments = arch.arguments(preset_name(preset), **options)
+    functions, imports = [], {}
+    _collect(arch.network, functions, imports)
+    call = "".join(f"    {key}={_literal(value)},\n" for key, value in arguments.items())
+    call = f"# The {preset} preset:\nmodel = {arch.network.__name__}(\n{call})"
+    header = [f"# The code behind models.build({name!r}, {preset!r}): run it as it stands, and `model` is that network.",
+              *sorted(imports.values(), key=_import_order)]
+    sources = [textwrap.dedent(inspect.getsource(function)).strip() for function in functions]
+    return "\n\n\n".join(["\n".join(header), *sources, call]) + "\n"
+
+
+def show_code(name: str, preset: str = "tiny", **options):
+    """``code(name, preset, **options)``, syntax-highlighted in a notebook. Introduced in lesson 03."""
+    from IPython.display import Code
+
+    return Code(code(name, preset, **options), language="python")
+
+
+def _collect(function, functions: list, imports: dict) -> None:
+    """Add ``function`` to ``functions`` after the helpers it calls that make Keras layers
+    (functions of this package that use ``layers`` or ``keras``); everything else it uses from
+    outside goes into ``imports`` (name -> import line)."""
+    if function in functions:
+        return
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    local = {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    local |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    used = [node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)]
+    for used_name in dict.fromkeys(used):
+        if used_name in local or used_name not in function.__globals__:
+            continue
+        value = function.__globals__[used_name]
+        if _makes_layers(value):
+            _collect(value, functions, imports)
+        else:
+            imports[used_name] = _import_line(used_name, value, function.__module__)
+    functions.append(function)
+
+
+def _makes_layers(value) -> bool:
+    if not (inspect.isfunction(value) and value.__module__.startswith(__package__ + ".")):
+        return False
+    return bool({"keras", "layers"} & set(value.__code__.co_names))
+
+
+_MODULE_IMPORTS = {"keras": "import keras", "layers": "from keras import layers",
+                   "np": "import numpy as np", "tf": "import tensorflow as tf"}
+
+
+def _import_line(name: str, value, module: str) -> str:
+    if inspect.ismodule(value):
+        if name not in _MODULE_IMPORTS:
+            raise ValueError(f"no import line for module {value.__name__} as {name!r}")
+        return _MODULE_IMPORTS[name]
+    return f"from {getattr(value, '__module__', None) or module} import {name}"
+
+
+def _import_order(line: str) -> tuple:
+    return (not line.startswith("import"), "colorlab" in line, line)
+
+
+def _literal(value) -> str:
+    """``value`` as Python source (arrays as nested lists)."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    return repr(value)

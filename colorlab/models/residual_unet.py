@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .blocks import TINY_BN_MOMENTUM, configure, output_head, width
+from .blocks import TINY_BN_MOMENTUM, configure, output_head, widths
 from .registry import register
 
 PRESETS = {
@@ -25,7 +25,8 @@ PRESETS = {
 }
 
 
-def _residual_block(x, momentum):
+def residual_block(x, momentum):
+    """conv-BN-ReLU-conv-BN, with ``x`` added to the result."""
     channels = x.shape[-1]
     y = layers.Conv2D(channels, 3, padding="same")(x)
     y = layers.ReLU()(layers.BatchNormalization(momentum=momentum)(y))
@@ -34,24 +35,35 @@ def _residual_block(x, momentum):
     return layers.Add()([x, y])
 
 
-def _conv_block(x, channels, momentum):
+def conv_block(x, channels, momentum):
+    """conv-BN-ReLU, then a residual block."""
     x = layers.Conv2D(channels, 3, padding="same")(x)
     x = layers.ReLU()(layers.BatchNormalization(momentum=momentum)(x))
-    return _residual_block(x, momentum)
+    return residual_block(x, momentum)
 
 
-@register("residual_unet", PRESETS, source="seed 004, Table I", summary="U-Net with residual blocks; predicts ab")
-def residual_unet(preset="tiny", **options) -> keras.Model:
-    """Build seed 004's residual U-Net (inputs divisible by 4)."""
-    c = configure(PRESETS, preset, options)
-    w1, w2, w3 = (width(n, c["scale"]) for n in (32, 64, 128))
-    m = c["bn_momentum"]
-    inputs = keras.Input(c["input_shape"], name="L")
-    stage1 = _conv_block(inputs, w1, m)
-    stage2 = _conv_block(layers.MaxPooling2D()(stage1), w2, m)
-    bottom = _residual_block(_conv_block(layers.MaxPooling2D()(stage2), w3, m), m)
-    up2 = layers.Conv2DTranspose(w2, 2, strides=2, padding="same")(bottom)
-    up2 = _conv_block(layers.Concatenate()([up2, stage2]), w2, m)
-    up1 = layers.Conv2DTranspose(w1, 2, strides=2, padding="same")(up2)
-    up1 = _conv_block(layers.Concatenate()([up1, stage1]), w1, m)
-    return keras.Model(inputs, output_head(up1, c["output"]), name=f"residual_unet_{preset}")
+def residual_unet_model(input_shape, widths, output="ab", bn_momentum=0.9, name="residual_unet") -> keras.Model:
+    """Seed 004's residual U-Net, inputs divisible by 4. ``widths``: the channels at full, 1/2 and
+    1/4 size, (32, 64, 128) in the seed."""
+    w1, w2, w3 = widths
+    inputs = keras.Input(input_shape, name="L")
+    stage1 = conv_block(inputs, w1, bn_momentum)
+    stage2 = conv_block(layers.MaxPooling2D()(stage1), w2, bn_momentum)  # 1/2 size
+    x = conv_block(layers.MaxPooling2D()(stage2), w3, bn_momentum)  # 1/4 size
+    x = residual_block(x, bn_momentum)
+    x = layers.Conv2DTranspose(w2, 2, strides=2, padding="same")(x)  # 1/2 size
+    x = conv_block(layers.Concatenate()([x, stage2]), w2, bn_momentum)
+    x = layers.Conv2DTranspose(w1, 2, strides=2, padding="same")(x)  # full size
+    x = conv_block(layers.Concatenate()([x, stage1]), w1, bn_momentum)
+    return keras.Model(inputs, output_head(x, output), name=name)
+
+
+def residual_unet_arguments(preset="tiny", **options) -> dict:
+    """``residual_unet_model``'s arguments at ``preset``, ``options`` overriding it."""
+    config = configure(PRESETS, preset, options)
+    return {"input_shape": config["input_shape"], "widths": widths(config["scale"], 32, 64, 128),
+            "output": config["output"], "bn_momentum": config["bn_momentum"], "name": f"residual_unet_{preset}"}
+
+
+residual_unet = register("residual_unet", PRESETS, residual_unet_model, residual_unet_arguments,
+                         source="seed 004, Table I", summary="U-Net with residual blocks; predicts ab")

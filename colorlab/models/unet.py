@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .blocks import TINY_BN_MOMENTUM, configure, conv_bn_act, output_head, width
+from .blocks import TINY_BN_MOMENTUM, configure, conv_bn_act, output_head, widths
 from .registry import register
 
 PRESETS = {
@@ -20,22 +20,32 @@ PRESETS = {
 }
 
 
-@register("unet", PRESETS, source="seed 000, model 4", summary="encoder-decoder with skip connections")
-def unet(preset="tiny", **options) -> keras.Model:
-    """Build the U-Net; ``options`` (``input_shape``, ``scale``, ``output``, ``bn_momentum``)
-    override the preset."""
-    c = configure(PRESETS, preset, options)
-    w1, w2, w3 = (width(n, c["scale"]) for n in (64, 128, 256))
+def unet_model(input_shape, widths, output="ab", bn_momentum=0.9, name="unet") -> keras.Model:
+    """The U-Net, inputs divisible by 4. ``widths``: the channels at full, 1/2 and 1/4 size, (64,
+    128, 256) in the seed."""
+    w1, w2, w3 = widths
+    inputs = keras.Input(input_shape, name="L")
+    # Encoder: two conv-BN-ReLU per level, then max-pooling halves the size.
+    down1 = conv_bn_act(conv_bn_act(inputs, w1, bn_momentum), w1, bn_momentum)
+    x = layers.MaxPooling2D()(down1)  # 1/2 size
+    down2 = conv_bn_act(conv_bn_act(x, w2, bn_momentum), w2, bn_momentum)
+    x = layers.MaxPooling2D()(down2)  # 1/4 size
+    bottleneck = conv_bn_act(x, w3, bn_momentum)
+    # Decoder: a transposed convolution doubles the size, the skip brings the encoder's detail.
+    x = layers.Conv2DTranspose(w2, 2, strides=2, padding="same")(bottleneck)  # 1/2 size
+    x = conv_bn_act(layers.Concatenate()([x, down2]), w2, bn_momentum)
+    x = layers.Conv2DTranspose(w1, 2, strides=2, padding="same")(x)  # full size
+    x = conv_bn_act(layers.Concatenate()([x, down1]), w1, bn_momentum)
+    return keras.Model(inputs, output_head(x, output), name=name)
 
-    def block(x, n):
-        return conv_bn_act(x, n, c["bn_momentum"])
 
-    inputs = keras.Input(c["input_shape"], name="L")
-    down1 = block(block(inputs, w1), w1)
-    down2 = block(block(layers.MaxPooling2D()(down1), w2), w2)
-    bottleneck = block(layers.MaxPooling2D()(down2), w3)
-    up2 = layers.Conv2DTranspose(w2, 2, strides=2, padding="same")(bottleneck)
-    up2 = block(layers.Concatenate()([up2, down2]), w2)
-    up1 = layers.Conv2DTranspose(w1, 2, strides=2, padding="same")(up2)
-    up1 = block(layers.Concatenate()([up1, down1]), w1)
-    return keras.Model(inputs, output_head(up1, c["output"]), name=f"unet_{preset}")
+def unet_arguments(preset="tiny", **options) -> dict:
+    """``unet_model``'s arguments at ``preset``; ``options`` (``input_shape``, ``scale``,
+    ``output``, ``bn_momentum``) override it."""
+    config = configure(PRESETS, preset, options)
+    return {"input_shape": config["input_shape"], "widths": widths(config["scale"], 64, 128, 256),
+            "output": config["output"], "bn_momentum": config["bn_momentum"], "name": f"unet_{preset}"}
+
+
+unet = register("unet", PRESETS, unet_model, unet_arguments, source="seed 000, model 4",
+                summary="encoder-decoder with skip connections")

@@ -14,7 +14,7 @@ import keras
 from keras import layers
 
 from ..backbones import GreyToVGG, vgg16_features
-from .blocks import TINY_BN_MOMENTUM, configure, output_head, width
+from .blocks import TINY_BN_MOMENTUM, configure, output_head, widths
 from .registry import register
 
 PRESETS = {
@@ -25,35 +25,49 @@ PRESETS = {
 }
 
 
-def _transformer_encoder(x, heads, key_dim, ff_dim):
-    """Pre-norm transformer block: attention and a two-layer MLP, each with a residual."""
+def transformer_encoder(x, heads, key_dim, ff_dim):
+    """Pre-norm transformer block over a sequence: attention and a two-layer MLP, each with a
+    residual."""
     attended = layers.MultiHeadAttention(heads, key_dim)(*[layers.LayerNormalization()(x)] * 2)
     x = layers.Add()([x, attended])
     y = layers.Dense(ff_dim, activation="relu")(layers.LayerNormalization()(x))
     return layers.Add()([x, layers.Dense(x.shape[-1])(y)])
 
 
-@register("vgg_transformer", PRESETS, source="seed 000, model 6",
-          summary="frozen VGG16 + transformer encoder + conv decoder; predicts RGB")
-def vgg_transformer(preset="tiny", **options) -> keras.Model:
-    """4,031,491 parameters at the original preset, 1,736,448 of them frozen (input size divisible by 4)."""
-    c = configure(PRESETS, preset, options)
-    height, width_px, _ = c["input_shape"]
-    inputs = keras.Input(c["input_shape"], name="L")
+def vgg_transformer_model(input_shape, widths, heads, key_dim, ff_dim, decoder="seed", weights="imagenet",
+                          output="rgb", bn_momentum=0.99, name="vgg_transformer") -> keras.Model:
+    """Frozen VGG16 to block3_conv3, a transformer encoder over its feature map's positions and a
+    conv-BN-ReLU decoder of ``widths`` ((256, 128, 64, 32) in the seed); input size divisible by 4.
+    4,031,491 parameters at the original preset, 1,736,448 of them frozen."""
+    height, width_px, _ = input_shape
+    inputs = keras.Input(input_shape, name="L")
     vgg_input = GreyToVGG()(inputs)
-    features = vgg16_features(vgg_input.shape[1:], c["weights"])(vgg_input)  # (H/4, W/4, 256)
+    features = vgg16_features(vgg_input.shape[1:], weights)(vgg_input)  # (H/4, W/4, 256)
     h, w, channels = features.shape[1:]
-    x = layers.Reshape((h * w, channels))(features)
-    x = _transformer_encoder(x, c["heads"], c["key_dim"], c["ff_dim"])
+    x = layers.Reshape((h * w, channels))(features)  # a sequence of H/4 * W/4 positions
+    x = transformer_encoder(x, heads, key_dim, ff_dim)
     x = layers.Reshape((h, w, channels))(x)
-    seed_decoder = c["decoder"] == "seed"
-    for n, upsample in [(256, True), (128, True), (64, seed_decoder), (32, False)]:
+    seed_decoder = decoder == "seed"
+    for n, upsample in zip(widths, [True, True, seed_decoder, False]):
         if upsample:
             x = layers.UpSampling2D()(x)
-        x = layers.Conv2D(width(n, c["scale"]), 3, padding="same")(x)
-        x = layers.Activation("relu")(layers.BatchNormalization(momentum=c["bn_momentum"])(x))
+        x = layers.Conv2D(n, 3, padding="same")(x)
+        x = layers.Activation("relu")(layers.BatchNormalization(momentum=bn_momentum)(x))
     if not seed_decoder:
-        return keras.Model(inputs, output_head(x, c["output"]), name=f"vgg_transformer_{preset}")
-    x = output_head(x, c["output"], name=f"{c['output']}_2x")  # twice the input size...
-    x = layers.CenterCrop(height, width_px, name=c["output"])(x)  # ...cropped to its centre
-    return keras.Model(inputs, x, name=f"vgg_transformer_{preset}")
+        return keras.Model(inputs, output_head(x, output), name=name)
+    x = output_head(x, output, name=f"{output}_2x")  # twice the input size...
+    x = layers.CenterCrop(height, width_px, name=output)(x)  # ...cropped to its centre
+    return keras.Model(inputs, x, name=name)
+
+
+def vgg_transformer_arguments(preset="tiny", **options) -> dict:
+    """``vgg_transformer_model``'s arguments at ``preset``, ``options`` overriding it (``scale``
+    sets the decoder's widths)."""
+    config = configure(PRESETS, preset, options)
+    return {"input_shape": config.pop("input_shape"), "widths": widths(config.pop("scale"), 256, 128, 64, 32),
+            **config, "name": f"vgg_transformer_{preset}"}
+
+
+vgg_transformer = register("vgg_transformer", PRESETS, vgg_transformer_model, vgg_transformer_arguments,
+                           source="seed 000, model 6",
+                           summary="frozen VGG16 + transformer encoder + conv decoder; predicts RGB")
