@@ -24,17 +24,18 @@ PHOTO_SOURCE = os.environ.get("COLORLAB_PHOTOS", "").strip() or "shipped"
 _SIZES = {
     "00_start_here": {"n_train": (1024, 128), "n_test": (128, 32), "size": (64, 32), "epochs": (5, 1)},
     "01_color_spaces": {"photo_size": (192, 96)},
-    "02_data": {"n_scenes": (1000, 200), "augment_to": (505, 505)},
-    "03_sequential_rgb": {"n_train": (1024, 96), "n_test": (128, 32), "size": (64, 32), "epochs": (40, 1),
-                          "budget_s": (30, 10)},
+    "02_data": {"n_scenes": (1000, 200), "augment_to": (505, 505), "per_category": (6, 3)},
+    "03_sequential_rgb": {"n_train": (1024, 96), "n_test": (128, 32), "size": (64, 32), "epochs": (7, 1),
+                          "photo_size": (48, 32), "max_photos": (400, 40), "unet_epochs": (8, 1),
+                          "guard_s": (900, 60)},
     # Lessons 04 and 05 compare models trained for a number of epochs, so their stored figures
     # reproduce on any machine.
     "04_simple_cnn": {"n_train": (1024, 96), "n_test": (128, 32), "size": (64, 32), "epochs": (10, 1)},
     "05_improved_cnn": {"n_train": (1024, 96), "n_test": (128, 32), "size": (64, 32), "epochs": (6, 1)},
-    "08_color_classification": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (100, 1),
-                                "budget_s": (30, 6)},
-    "06_sequential_lab": {"n_small": (16, 8), "repeats": (16, 4), "n_val": (128, 16), "size": (32, 32),
-                          "epochs": (200, 2), "budget_s": (15, 4)},
+    "08_color_classification": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (12, 1),
+                                "guard_s": (900, 60)},
+    "06_sequential_lab": {"n_small": (16, 8), "n_val": (128, 16), "size": (32, 32), "epochs": (10, 1),
+                          "guard_s": (900, 60)},
     # Lessons 09, 10 and 11 train for a number of epochs, so their stored figures reproduce on any
     # machine; ``guard_s`` only caps a model's training time on a slow one.
     "09_vgg_transformer": {"n_train": (512, 64), "n_test": (64, 16), "size": (64, 32), "epochs": (4, 1),
