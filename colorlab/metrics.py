@@ -7,7 +7,7 @@ Every function takes an optional boolean pixel ``mask`` broadcastable to (N, H, 
 ``toyworld``'s ``ambiguous``. Two kinds of average:
 
 * pixel figures (``mae``, ``mse``, ``ciede2000``, ``accuracy_within``, ``accuracy_curve``,
-  ``mean_chroma``) pool every selected pixel of every image;
+  ``mean_chroma``, ``mean_hue``) pool every selected pixel of every image;
 * image figures (``psnr``, ``ssim``, ``colorfulness``) are computed per image, as
   scikit-image does for one image, then averaged over the images in which the mask selects
   at least one pixel.
@@ -124,6 +124,16 @@ def mean_chroma(images, mask=None) -> float:
     """Mean chroma C*ab of the selected pixels: how far from grey, on average. Lesson 12."""
     images = _images(images, "mean_chroma")
     return float(color.chroma(color.rgb_to_lab(images[_mask(mask, images.shape[:-1], "mean_chroma")])).mean())
+
+
+def mean_hue(images, mask=None) -> float:
+    """Hue angle h_ab in degrees [0, 360) of the selected pixels' mean a*b*: the colour a set of
+    pictures averages to (about 0 pinkish red, 60-90 orange to yellow, 135-180 green, 270 blue).
+    Compare a model's with the truth's to see its colours drift, e.g. towards brown. Lesson 10."""
+    images = _images(images, "mean_hue")
+    lab = color.rgb_to_lab(images[_mask(mask, images.shape[:-1], "mean_hue")])
+    a, b = np.asarray(lab[:, 1:], np.float64).mean(axis=0)
+    return float(np.degrees(np.arctan2(b, a)) % 360.0)
 
 
 def chroma_histogram(images, bins=CHROMA_BINS, mask=None, density=False) -> tuple[np.ndarray, np.ndarray]:

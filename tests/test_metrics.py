@@ -132,6 +132,20 @@ def test_mean_chroma_and_the_chroma_histogram():
     assert (density * np.diff(edges)).sum() == pytest.approx(1.0)
 
 
+def test_mean_hue_is_the_hue_angle_of_the_mean_ab():
+    lab = np.zeros((2, 4, 4, 3))
+    lab[..., 0] = 60.0
+    lab[0, ..., 1:] = (20.0, 0.0)  # hue 0
+    lab[1, ..., 1:] = (0.0, 20.0)  # hue 90: the mean a*b* is (10, 10), hue 45
+    images = color.lab_to_rgb(lab)
+    assert metrics.mean_hue(images) == pytest.approx(45.0, abs=0.5)
+    assert metrics.mean_hue(images, np.array([False, True])[:, None, None]) == pytest.approx(90.0, abs=0.5)
+    lab[..., 1:] = (-10.0, -10.0)
+    assert metrics.mean_hue(color.lab_to_rgb(lab)) == pytest.approx(225.0, abs=0.5)  # [0, 360), not negative
+    with pytest.raises(ValueError, match="selects no pixel"):
+        metrics.mean_hue(images, mask=np.zeros((2, 4, 4), bool))
+
+
 @pytest.mark.parametrize("metric", PAIR_METRICS)
 def test_masks_that_select_nothing_or_do_not_fit_are_refused(metric):
     with pytest.raises(ValueError, match="selects no pixel"):
