@@ -10,6 +10,7 @@ Introduced in lesson 00; lessons 03-09 walk through the architectures.
 """
 
 from .registry import available, build, layer_table, names, predicts, register
+from .reference import load
 from . import classifiers, cnn, pix2pix, residual_unet, unet, vgg_transformer  # noqa: F401  (importing a module registers its architectures)
 
-__all__ = ["available", "build", "layer_table", "names", "predicts", "register"]
+__all__ = ["available", "build", "layer_table", "load", "names", "predicts", "register"]
