@@ -53,7 +53,7 @@ _SIZES = {
     "12_evaluation": {"n_train": (768, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
                       "budget_s": (30, 2)},
     # Lesson 14 uses the shipped reference model: it measures and fine-tunes, it trains nothing from scratch.
-    "14_your_own_photos": {"per_category": (8, 1), "side": (384, 128), "finetune_photos": (12, 4),
+    "14_your_own_photos": {"per_category": (8, 1), "side": (384, 128), "finetune_photos": (12, 2),
                            "finetune_size": (96, 64), "finetune_epochs": (3, 1)},
 }
 

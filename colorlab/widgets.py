@@ -407,6 +407,7 @@ class PhotoColorizer(widgets.VBox):
     def __init__(self, model: keras.Model, side: int = 256):
         self.model, self.side = model, side
         self.photo = self.guess = None
+        self._boosted = (None, None)  # (guess and gain, the guess at that saturation)
         self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="photo")
         self.saturation = widgets.FloatSlider(value=1.0, min=0.0, max=2.5, step=0.1, description="saturation")
         self.picture, self.status = widgets.Image(format="png"), widgets.HTML("Upload a photo (JPEG, PNG, ...).")
@@ -442,7 +443,11 @@ class PhotoColorizer(widgets.VBox):
         if self.guess is None:
             return None
         gain = float(self.saturation.value)
-        return self.guess if gain == 1.0 else np.asarray(color.boost_saturation(self.guess, gain, gain))
+        if gain == 1.0:
+            return self.guess
+        if self._boosted[0] != (id(self.guess), gain):  # kept: drawing and measuring ask for the same one
+            self._boosted = ((id(self.guess), gain), np.asarray(color.boost_saturation(self.guess, gain, gain)))
+        return self._boosted[1]
 
     def error(self) -> float | None:
         """CIEDE2000 between the guess and the original, or None for a photo with no colour."""
