@@ -62,12 +62,12 @@ def arguments(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--approach", choices=("l1", "classifier"), default="classifier")
     p.add_argument("--photos", default="shipped", help='"shipped", a folder, or a dataset name data.fetch knows')
-    p.add_argument("--epochs", type=int, default=22)
+    p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--size", type=int, default=96, help="training patch side, pixels")
-    p.add_argument("--stride", type=int, default=48, help="between patches, pixels")
+    p.add_argument("--stride", type=int, default=96, help="between patches, pixels")
     p.add_argument("--longer-side", type=int, default=256, help="photos are scaled to this before cutting")
     p.add_argument("--scale", type=float, default=0.25, help="channel width (1 = the original model)")
-    p.add_argument("--rebalance", type=float, default=0.7,
+    p.add_argument("--rebalance", type=float, default=1.0,
                    help="classifier: Zhang et al.'s lambda, the uniform share mixed into the class prior (1 = no rebalancing)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=2e-3)
