@@ -2,6 +2,7 @@
 photos, measure it on the test photos, and write its weights and record.
 
     .venv/bin/python benchmarks/train_reference.py                     # the shipped model
+    .venv/bin/python benchmarks/train_reference.py --evaluate          # its quality bar, on the test photos
     .venv/bin/python benchmarks/train_reference.py --photos imagenette160 --epochs 40 --out my.keras
     .venv/bin/python benchmarks/train_reference.py --approach l1 --scale 0.125 --stride 96 --epochs 8 --out /tmp/l1.keras
 
@@ -74,6 +75,8 @@ def arguments(argv=None):
     p.add_argument("--max-photos", type=int, default=3000, help="at most this many training photos")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(WEIGHTS), help="where the .keras file goes (its record beside it)")
+    p.add_argument("--evaluate", action="store_true",
+                   help="train nothing: measure the shipped reference model on the test photos (the quality bar)")
     return p.parse_args(argv)
 
 
@@ -130,6 +133,18 @@ def tune(model, approach, photos) -> tuple[float, list]:
     return pick[0], tried
 
 
+def test_figures(model, photos) -> tuple[dict, dict]:
+    """The model's and the grayscale baseline's figures on ``photos`` at full resolution, printed."""
+    truths = [p.load() for p in photos]
+    ours = scored(predictions(model, truths), truths)
+    grey = scored([color.to_gray(t) for t in truths], truths)
+    print(f"test ({len(photos)} photos, full resolution): CIEDE2000 {ours['ciede2000']:.3f} "
+          f"(grey {grey['ciede2000']:.3f}), colourfulness ratio {ours['colorfulness_ratio']:.3f}")
+    print(f"quality bar: beats grey {'yes' if ours['ciede2000'] < grey['ciede2000'] else 'NO'}; "
+          f"colourfulness ratio in 0.6-1.2 {'yes' if 0.6 <= ours['colorfulness_ratio'] <= 1.2 else 'NO'}")
+    return ours, grey
+
+
 def sha256(path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -148,6 +163,12 @@ def main(argv=None):
     args = arguments(argv)
     keras.utils.set_random_seed(args.seed)
     print(data.photo_source(args.photos).note)
+    if args.evaluate:
+        from colorlab.models import load
+
+        test_figures(load("reference"), data.photo_set("test", source=args.photos, seed=args.seed,
+                                                       max_photos=max(50, args.max_photos // 5)))
+        return
     train_photos = data.photo_set("train", source=args.photos, seed=args.seed, max_photos=args.max_photos)
     val_photos = data.photo_set("val", source=args.photos, seed=args.seed, max_photos=max(50, args.max_photos // 5))
     test_photos = data.photo_set("test", source=args.photos, seed=args.seed, max_photos=max(50, args.max_photos // 5))
@@ -180,11 +201,7 @@ def main(argv=None):
         model.layers[-1].temperature = knob
     print(f"chosen on validation: {'gain' if args.approach == 'l1' else 'temperature'} {knob}")
 
-    truths = [p.load() for p in test_photos]
-    ours = scored(predictions(model, truths), truths)
-    grey = scored([color.to_gray(t) for t in truths], truths)
-    print(f"test ({len(test_photos)} photos, full resolution): CIEDE2000 {ours['ciede2000']:.3f} "
-          f"(grey {grey['ciede2000']:.3f}), colourfulness ratio {ours['colorfulness_ratio']:.3f}")
+    ours, grey = test_figures(model, test_photos)
 
     out = Path(args.out)
     train.save_atomically(model, out)
