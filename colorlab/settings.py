@@ -54,6 +54,9 @@ _SIZES = {
                 "max_photos": (400, 6)},
     "12_evaluation": {"n_train": (768, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
                       "guard_s": (300, 20)},
+    # Lesson 14 uses the shipped reference model: it measures and fine-tunes, it trains nothing from scratch.
+    "14_your_own_photos": {"per_category": (8, 1), "side": (384, 128), "finetune_photos": (12, 2),
+                           "finetune_size": (96, 64), "finetune_epochs": (3, 1)},
 }
 
 

@@ -400,3 +400,118 @@ class RealOrFake(widgets.VBox):
         ax.set_axis_off()
         fig.tight_layout(pad=0.2)
         return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Your own photos (lesson 14).
+
+#: What every colourised picture should say about itself.
+GUESS_LABEL = "colourised by a model: a guess, not a record"
+
+
+def uploaded_files(upload) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each file in a ``FileUpload`` (or its ``value``), whichever ipywidgets
+    made it: version 8 (JupyterLab 4) keeps a tuple of dicts with "name" and "content" (a
+    memoryview); version 7 (Colab) a dict of file name -> {"content": bytes, "metadata": {...}}."""
+    value = getattr(upload, "value", upload)
+    if isinstance(value, dict):
+        return [(name, bytes(entry["content"])) for name, entry in value.items()]
+    return [(entry["name"], bytes(entry["content"])) for entry in value]
+
+
+def uploaded_bytes(upload) -> bytes | None:
+    """The bytes of the last file uploaded to ``upload`` (see ``uploaded_files``), or None."""
+    files = uploaded_files(upload)
+    return files[-1][1] if files else None
+
+
+def labelled_guess(image, text: str = GUESS_LABEL) -> np.ndarray:
+    """``image`` (RGB in [0, 1]) with a band beneath it that says ``text``: how to publish a
+    colourised photograph without passing a guess off as a record."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.fromarray(data.to_uint8(image))
+    band = max(14, picture.height // 20)
+    sheet = Image.new("RGB", (picture.width, picture.height + band), (255, 255, 255))
+    sheet.paste(picture, (0, 0))
+    ImageDraw.Draw(sheet).text((4, picture.height + (band - 11) // 2), text, fill=(0, 0, 0))
+    return np.asarray(sheet, np.float32) / 255.0
+
+
+class PhotoColorizer(widgets.VBox):
+    """Upload a photo (or pass its bytes, a path or an array to ``show``) and see it colourised
+    at full resolution by ``model``: grey input, the model's guess (labelled as one), and, for a
+    colour photo, the original with the CIEDE2000 between them. The saturation slider scales
+    the guess's a*b* (``color.boost_saturation``): cosmetic, it changes no decision of the model.
+    A file that is not a usable image shows ``load_image``'s message instead. Lesson 14."""
+
+    def __init__(self, model: keras.Model, side: int = 256):
+        self.model, self.side = model, side
+        self.photo = self.guess = None
+        self._boosted = (None, None)  # (guess and gain, the guess at that saturation)
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="photo")
+        self.saturation = widgets.FloatSlider(value=1.0, min=0.0, max=2.5, step=0.1, description="saturation")
+        self.picture, self.status = widgets.Image(format="png"), widgets.HTML("Upload a photo (JPEG, PNG, ...).")
+        self.upload.observe(lambda _: self._uploaded(), names="value")
+        self.saturation.observe(lambda _: self._draw(), names="value")
+        super().__init__([widgets.HBox([self.upload, self.saturation]), self.picture, self.status])
+
+    def __repr__(self):  # shown where no widget can be drawn
+        return "PhotoColorizer: upload a photo to colourise (open the notebook in Jupyter or Colab; show() takes a path)"
+
+    def _uploaded(self):
+        content = uploaded_bytes(self.upload)
+        if content is not None:
+            self.show(content)
+
+    def show(self, source) -> bool:
+        """Colourise ``source``: image bytes, a path, or an RGB array. False (and the reason shown
+        in ``status``) when it is not a usable image."""
+        from . import train
+
+        try:
+            photo = source if isinstance(source, np.ndarray) else data.load_image(source)
+        except (data.ImageError, OSError) as error:
+            self.photo = self.guess = None
+            self.picture.value, self.status.value = b"", _error_html(error)
+            return False
+        self.photo, self.guess = photo, train.colorize(self.model, photo, side=self.side)
+        self._draw()
+        return True
+
+    def result(self) -> np.ndarray | None:
+        """The guess at the slider's saturation (None before a photo is shown)."""
+        if self.guess is None:
+            return None
+        gain = float(self.saturation.value)
+        if gain == 1.0:
+            return self.guess
+        if self._boosted[0] != (id(self.guess), gain):  # kept: drawing and measuring ask for the same one
+            self._boosted = ((id(self.guess), gain), np.asarray(color.boost_saturation(self.guess, gain, gain)))
+        return self._boosted[1]
+
+    def error(self) -> float | None:
+        """CIEDE2000 between the guess and the original, or None for a photo with no colour."""
+        if self.guess is None or data.is_grey(self.photo[None])[0]:
+            return None
+        from . import metrics
+
+        return metrics.ciede2000(self.result(), self.photo)
+
+    def _draw(self):
+        if self.guess is None:
+            return
+        panels = [color.to_gray(self.photo), labelled_guess(self.result())]
+        de = self.error()
+        if de is not None:
+            panels.append(labelled_guess(self.photo, "original"))
+        height = max(p.shape[0] for p in panels)
+        gap = np.ones((height, 8, 3), np.float32)
+        padded = [np.pad(p, ((0, height - p.shape[0]), (0, 0), (0, 0)), constant_values=1.0) for p in panels]
+        sheet = np.concatenate([x for p in padded for x in (p, gap)][:-1], axis=1)
+        self.picture.value = _png(sheet, side=0)
+        h, w = self.photo.shape[:2]
+        self.status.value = (f"{w} x {h} pixels: grey input, the model's guess"
+                             + (f", the original; CIEDE2000 {de:.2f}" if de is not None else
+                                " (a photo without colour: no original to compare with)")
+                             + f"; saturation x{float(self.saturation.value):.1f}.")

@@ -14,6 +14,7 @@ Introduced in lesson 00; lessons 03-09 walk through the architectures.
 """
 
 from .registry import available, build, code, layer_table, names, predicts, register, show_code
+from .reference import load
 from . import classifiers, cnn, pix2pix, residual_unet, unet, vgg_transformer  # noqa: F401  (importing a module registers its architectures)
 
-__all__ = ["available", "build", "code", "layer_table", "names", "predicts", "register", "show_code"]
+__all__ = ["available", "build", "code", "layer_table", "load", "names", "predicts", "register", "show_code"]

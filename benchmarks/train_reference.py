@@ -1,0 +1,242 @@
+"""Train the reference colorizer on real photographs, tune its colour strength on the validation
+photos, measure it on the test photos, and write its weights and record.
+
+    .venv/bin/python benchmarks/train_reference.py                     # the shipped model
+    .venv/bin/python benchmarks/train_reference.py --evaluate          # its quality bar, on the test photos
+    .venv/bin/python benchmarks/train_reference.py --photos imagenette160 --epochs 40 --out my.keras
+    .venv/bin/python benchmarks/train_reference.py --approach l1 --scale 0.125 --stride 96 --epochs 8 --out /tmp/l1.keras
+
+Approaches (``--approach``):
+
+* ``classifier`` (the default): the ab classifier of lesson 08 with class rebalancing
+  (``--rebalance``: Zhang et al.'s lambda; 1 = none), decoded with the annealed mean at a
+  temperature fitted on the validation photos, stored in its ``PaletteSoftmax``.
+* ``l1``: the U-Net generator of lesson 11 (four poolings) trained on a*b* with the Huber loss;
+  its output is then multiplied by one gain, fitted on the validation photos and baked into the
+  model as its last layer (named ``ab``).
+
+The knob (temperature or gain) is fitted on VAL photos only (at ``TUNE_SIDE`` pixels): the lowest
+mean CIEDE2000 among the values whose colourfulness ratio lies in ``TARGET_RATIO``. Test photos
+are used once, to report, at full resolution (as loaded, longer side 512) with
+``train.colorize``. Training patches (``--size`` pixels every ``--stride``, from photos scaled to
+``--longer-side``) are augmented. The same command runs on a GPU or a fetched set, unchanged.
+Why the defaults: lesson 14, exercise 5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import resource
+import shlex
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import colorlab  # noqa: E402
+
+colorlab.quiet()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from colorlab import color, data, metrics, train  # noqa: E402
+from colorlab.models import classifiers, pix2pix  # noqa: E402
+from colorlab.models.reference import WEIGHTS  # noqa: E402
+
+#: The validation colourfulness ratios the knob may reach; the lowest CIEDE2000 among them wins.
+TARGET_RATIO = (0.7, 1.1)
+GAINS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0)
+TEMPERATURES = (1.0, 0.5, 0.38, 0.3, 0.25, 0.2, 0.15, 0.1)
+#: Validation photos are scored at this longer side while fitting the knob (quicker); test photos in full.
+TUNE_SIDE = 256
+
+
+def arguments(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--approach", choices=("l1", "classifier"), default="classifier")
+    p.add_argument("--photos", default="shipped", help='"shipped", a folder, or a dataset name data.fetch knows')
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--size", type=int, default=96, help="training patch side, pixels")
+    p.add_argument("--stride", type=int, default=96, help="between patches, pixels")
+    p.add_argument("--longer-side", type=int, default=256, help="photos are scaled to this before cutting")
+    p.add_argument("--scale", type=float, default=0.25, help="channel width (1 = the original model)")
+    p.add_argument("--rebalance", type=float, default=1.0,
+                   help="classifier: Zhang et al.'s lambda, the uniform share mixed into the class prior (1 = no rebalancing)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--max-photos", type=int, default=3000, help="at most this many training photos")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=str(WEIGHTS), help="where the .keras file goes (its record beside it)")
+    p.add_argument("--evaluate", action="store_true",
+                   help="train nothing: measure the shipped reference model on the test photos (the quality bar)")
+    return p.parse_args(argv)
+
+
+def build(approach: str, scale: float) -> keras.Model:
+    if approach == "classifier":
+        return classifiers.ab_classifier("tiny", scale=scale)
+    return pix2pix.generator((None, None, 1), scale=scale, momentum=0.9)
+
+
+def with_gain(model: keras.Model, gain: float) -> keras.Model:
+    """``model`` with its a*b* output multiplied by ``gain`` (a last layer named ``ab``)."""
+    inputs = keras.Input((None, None, 1), name="L")
+    return keras.Model(inputs, keras.layers.Rescaling(gain, name="ab")(model(inputs)), name="reference")
+
+
+def predictions(model, truths) -> list[np.ndarray]:
+    return [train.colorize(model, t) for t in truths]
+
+
+def scored(preds, truths) -> dict:
+    """Mean over photos of each photo's CIEDE2000; colourfulness ratio of the means."""
+    de = [metrics.ciede2000(p, t) for p, t in zip(preds, truths)]
+    cf = np.mean([metrics.colorfulness(p) for p in preds]) / np.mean([metrics.colorfulness(t) for t in truths])
+    return {"ciede2000": float(np.mean(de)), "colorfulness_ratio": float(cf), "per_photo": de}
+
+
+def scaled_ab(images, gain):
+    lab = color.rgb_to_lab(images)
+    lab[..., 1:] *= gain
+    return color.lab_to_rgb(color.fit_to_gamut(lab))
+
+
+def tune(model, approach, photos) -> tuple[float, list]:
+    """The knob's value, fitted on ``photos`` (validation), and every value tried."""
+    truths = [data.resize_longer_side(p.load(), TUNE_SIDE) for p in photos]
+    print(f"  val: grey CIEDE2000 {scored([color.to_gray(t) for t in truths], truths)['ciede2000']:.3f}")
+    tried = []
+    if approach == "l1":
+        base = predictions(model, truths)  # gain applied afterwards: the same as inside the model
+        for gain in GAINS:
+            s = scored([scaled_ab(b, gain) for b in base], truths)
+            tried.append((float(gain), s["ciede2000"], s["colorfulness_ratio"]))
+    else:
+        head = model.layers[-1]
+        for t in TEMPERATURES:
+            head.temperature = t
+            s = scored(predictions(model, truths), truths)
+            tried.append((t, s["ciede2000"], s["colorfulness_ratio"]))
+    for value, de, ratio in tried:
+        print(f"  val: {'gain' if approach == 'l1' else 'T'} {value:<5} CIEDE2000 {de:.3f}  colourfulness ratio {ratio:.3f}")
+    inside = [row for row in tried if TARGET_RATIO[0] <= row[2] <= TARGET_RATIO[1]]
+    pick = min(inside, key=lambda row: row[1]) if inside else min(
+        tried, key=lambda row: min(abs(row[2] - TARGET_RATIO[0]), abs(row[2] - TARGET_RATIO[1])))
+    return pick[0], tried
+
+
+def test_figures(model, photos) -> tuple[dict, dict]:
+    """The model's and the grayscale baseline's figures on ``photos`` at full resolution, printed."""
+    truths = [p.load() for p in photos]
+    ours = scored(predictions(model, truths), truths)
+    grey = scored([color.to_gray(t) for t in truths], truths)
+    print(f"test ({len(photos)} photos, full resolution): CIEDE2000 {ours['ciede2000']:.3f} "
+          f"(grey {grey['ciede2000']:.3f}), colourfulness ratio {ours['colorfulness_ratio']:.3f}")
+    print(f"quality bar: beats grey {'yes' if ours['ciede2000'] < grey['ciede2000'] else 'NO'}; "
+          f"colourfulness ratio in 0.6-1.2 {'yes' if 0.6 <= ours['colorfulness_ratio'] <= 1.2 else 'NO'}")
+    return ours, grey
+
+
+def sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest_sha(photos) -> str:
+    """sha256 of the training photos' list: name, category and the file's own sha256."""
+    lines = "".join(f"{p.name},{p.category},{sha256(p.path) if p.path else ''}\n" for p in photos)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def main(argv=None):
+    args = arguments(argv)
+    keras.utils.set_random_seed(args.seed)
+    print(data.photo_source(args.photos).note)
+    if args.evaluate:
+        from colorlab.models import load
+
+        test_figures(load("reference"), data.photo_set("test", source=args.photos, seed=args.seed,
+                                                       max_photos=max(50, args.max_photos // 5)))
+        return
+    train_photos = data.photo_set("train", source=args.photos, seed=args.seed, max_photos=args.max_photos)
+    val_photos = data.photo_set("val", source=args.photos, seed=args.seed, max_photos=max(50, args.max_photos // 5))
+    test_photos = data.photo_set("test", source=args.photos, seed=args.seed, max_photos=max(50, args.max_photos // 5))
+    patches = data.photos(args.size, "train", longer_side=args.longer_side, stride=args.stride,
+                          source=args.photos, seed=args.seed, max_photos=args.max_photos).images
+    print(f"{len(train_photos)} training photos -> {len(patches)} patches of {args.size} px; "
+          f"{len(val_photos)} validation, {len(test_photos)} test photos")
+
+    model = build(args.approach, args.scale)
+    steps = args.epochs * int(np.ceil(len(patches) / args.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, steps, alpha=0.05)
+    weights = None
+    if args.approach == "classifier":
+        centers = classifiers.classes_of(model)[0]
+        indices = color.encode_pair(patches, "classes", centers, stride=4)[1]
+        weights = None if args.rebalance >= 1 else classifiers.class_weights(indices, centers, mix=args.rebalance)
+        loss = "sparse_categorical_crossentropy"
+    else:
+        loss = keras.losses.Huber(delta=0.1)  # L1 beyond 0.1 * 128 = 13 ab units, L2 inside
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
+    print(f"{model.name}: {model.count_params():,} parameters, {args.epochs} epochs")
+    history = train.fit(model, patches, epochs=args.epochs, batch_size=args.batch_size, augment=True,
+                        class_weights=weights, seed=args.seed, live=False, verbose=2)
+    wall = history["total_seconds"]
+
+    knob, tried = tune(model, args.approach, val_photos)
+    if args.approach == "l1":
+        model = with_gain(model, knob)
+    else:
+        model.layers[-1].temperature = knob
+    print(f"chosen on validation: {'gain' if args.approach == 'l1' else 'temperature'} {knob}")
+
+    ours, grey = test_figures(model, test_photos)
+
+    out = Path(args.out)
+    train.save_atomically(model, out)
+    gpus = tf.config.list_physical_devices("GPU")
+    record = {
+        "command": shlex.join(["python", "benchmarks/train_reference.py", *(argv if argv is not None else sys.argv[1:])]),
+        "approach": args.approach,
+        "photos": data.photo_source(args.photos).note,
+        "train_manifest_sha256": manifest_sha(train_photos),
+        "train_photos": len(train_photos),
+        "train_patches": len(patches),
+        "settings": {k: v for k, v in vars(args).items() if k != "out"},
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "final_loss": float(history["loss"][-1]),
+        "train_seconds": round(wall, 1),
+        "peak_memory_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores visible, "
+                   f"{len(gpus)} GPU(s), TensorFlow {tf.__version__}, Keras {keras.__version__}; "
+                   f"load average {os.getloadavg()[1]:.1f} over the last 5 minutes (other work shares these cores)",
+        "knob": {"name": "gain" if args.approach == "l1" else "temperature", "value": knob,
+                 "fitted_on": f"{len(val_photos)} validation photos", "target_ratio": list(TARGET_RATIO),
+                 "tried": [{"value": v, "ciede2000": round(d, 3), "colorfulness_ratio": round(r, 3)}
+                           for v, d, r in tried]},
+        "test": {"photos": len(test_photos), "resolution": "full (as loaded)",
+                 "ciede2000": round(ours["ciede2000"], 3), "grey_ciede2000": round(grey["ciede2000"], 3),
+                 "colorfulness_ratio": round(ours["colorfulness_ratio"], 3),
+                 "photos_better_than_grey": int(sum(o < g for o, g in zip(ours["per_photo"], grey["per_photo"])))},
+        "weights_file": out.name,
+        "weights_sha256": sha256(out),
+        "weights_bytes": out.stat().st_size,
+    }
+    out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps(record["test"]), f"\nwrote {out} ({record['weights_bytes'] / 1e6:.1f} MB) and its record")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""The reference colorizer: a model trained on the course's real photographs, shipped with the
+package (``weights/reference.keras``) beside its record (``weights/reference.json``: the command
+that trained it, its data, time, machine, held-out figures and the weights' sha256).
+``benchmarks/train_reference.py`` makes both. Lesson 14.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import keras
+
+#: The shipped weights and their record.
+WEIGHTS = Path(__file__).resolve().parent / "weights" / "reference.keras"
+RECORD = WEIGHTS.with_suffix(".json")
+
+#: Trained models ``load`` knows by name -> their weights file.
+TRAINED = {"reference": WEIGHTS}
+
+
+def record(name: str = "reference") -> dict:
+    """What the record beside model ``name``'s weights says (command, data, figures, sha256)."""
+    path = _weights(name).with_suffix(".json")
+    if not path.is_file():
+        raise FileNotFoundError(f"the record of the {name!r} model is missing: {path}")
+    return json.loads(path.read_text())
+
+
+def load(name: str = "reference") -> keras.Model:
+    """Trained model ``name``, read from the package offline, after checking its file's sha256
+    against its record (a missing or altered file is a clear error, never a silently other model)."""
+    path = _weights(name)
+    if not path.is_file():
+        raise FileNotFoundError(f"the weights of the {name!r} model are missing: {path} (reinstall colorlab, or "
+                                "run benchmarks/train_reference.py to make them)")
+    expected = record(name)["weights_sha256"]
+    found = hashlib.sha256(path.read_bytes()).hexdigest()
+    if found != expected:
+        raise ValueError(f"{path} does not match its record: sha256 {found[:12]}..., recorded {expected[:12]}... "
+                         "(a partial download or a changed file; reinstall colorlab or retrain)")
+    from . import classifiers  # noqa: F401  (registers PaletteSoftmax for loading)
+
+    return keras.models.load_model(path, compile=False)
+
+
+def _weights(name: str) -> Path:
+    if name not in TRAINED:
+        raise KeyError(f"no trained model {name!r}; trained models: {', '.join(TRAINED)}")
+    return TRAINED[name]

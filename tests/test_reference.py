@@ -1,0 +1,66 @@
+import hashlib
+import shutil
+
+import numpy as np
+import pytest
+
+from colorlab import color, data, metrics, train
+from colorlab.models import load, reference
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load("reference")
+
+
+def test_weights_match_their_record():
+    record = reference.record()
+    assert hashlib.sha256(reference.WEIGHTS.read_bytes()).hexdigest() == record["weights_sha256"]
+    assert reference.WEIGHTS.stat().st_size == record["weights_bytes"] <= 20e6
+    assert record["command"].startswith("python benchmarks/train_reference.py")
+
+
+@pytest.fixture(scope="module")
+def held_out(model):
+    """One test photo per category (the first by name), whole, and the model's guesses."""
+    chosen = {}
+    for photo in data.photo_set("test", source="shipped"):
+        chosen.setdefault(photo.category, photo)
+    truths = [p.load() for p in chosen.values()]
+    return truths, [train.colorize(model, t) for t in truths]
+
+
+def test_held_out_photos_colorized_better_than_grey(held_out):
+    """At full resolution, the model's mean CIEDE2000 beats the grayscale baseline's."""
+    truths, guesses = held_out
+    assert guesses[0].shape == truths[0].shape
+    ours = np.mean([metrics.ciede2000(g, t) for g, t in zip(guesses, truths)])
+    grey = np.mean([metrics.ciede2000(color.to_gray(t), t) for t in truths])
+    assert ours < grey, (ours, grey)
+
+
+@pytest.mark.xfail(strict=True, reason="known shortfall: the shipped model is washed out (colourfulness ratio 0.25 "
+                                        "on the test photos, see its record); a model that meets the bar makes this pass")
+def test_held_out_colorfulness_ratio_meets_the_bar(held_out):
+    truths, guesses = held_out
+    ratio = np.mean([metrics.colorfulness(g) for g in guesses]) / np.mean([metrics.colorfulness(t) for t in truths])
+    assert 0.6 < ratio < 1.2, ratio
+
+
+def test_missing_or_altered_weights_are_refused(tmp_path, monkeypatch):
+    copy = tmp_path / "reference.keras"
+    monkeypatch.setitem(reference.TRAINED, "reference", copy)
+    with pytest.raises(FileNotFoundError, match="weights of the 'reference' model are missing"):
+        load("reference")
+    shutil.copy(reference.WEIGHTS, copy)
+    shutil.copy(reference.RECORD, copy.with_suffix(".json"))
+    assert load("reference").count_params() > 0
+    with open(copy, "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ValueError, match="does not match its record"):
+        load("reference")
+
+
+def test_unknown_model_name():
+    with pytest.raises(KeyError, match="no trained model 'vivid'"):
+        load("vivid")
