@@ -382,7 +382,8 @@ def _draw_blocks(ax, blocks, width, height):
         w, h = _box_width(block), _box_height(block)
         ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.08",
                                     fc=BLOCK_COLORS[block.kind], ec="#555555", lw=0.8, gid="block"))
-        ax.text(x, y + h / 2 - 0.07, _shape_text(block), ha="center", va="top", fontsize=9.5, fontweight="bold")
+        ax.text(x, y + h / 2 - 0.07, _shape_text(block), ha="center", va="top", fontsize=9.5, fontweight="bold",
+                gid="shape")
         ax.text(x, y + 0.02, "\n".join(_block_lines(block)), ha="center", va="center", fontsize=8.5, linespacing=1.2)
         if block.params:
             ax.text(x, y - h / 2 + 0.05, f"{block.params:,} parameters", ha="center", va="bottom", fontsize=7.5,

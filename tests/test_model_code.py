@@ -100,8 +100,9 @@ def test_architecture_boxes_sit_one_row_lower_per_halving_of_the_size():
 
     fig = plot.architecture(models.build("unet", input_shape=(64, 64, 1)))
     ax = fig.axes[0]
-    shapes = {t.get_text(): t.get_position()[1] for t in ax.texts if "×" in t.get_text() and "\n" not in t.get_text()}
+    shapes = {t.get_text(): t.get_position()[1] for t in ax.texts if t.get_gid() == "shape"}
     assert set(shapes) == {"64×64×8", "32×32×16", "16×16×32", "64×64×2"}
-    rows = np.diff([shapes["64×64×8"], shapes["32×32×16"], shapes["16×16×32"]])
-    assert rows[0] < 0 and np.isclose(rows[0], rows[1])  # equal steps down
+    centres = sorted({round(p.get_y() + p.get_height() / 2, 3) for p in ax.patches if p.get_gid() == "block"})
+    assert len(centres) == 3 and np.isclose(*np.diff(centres))  # full, 1/2 and 1/4 size, equally spaced
+    assert shapes["64×64×8"] > shapes["32×32×16"] > shapes["16×16×32"]  # smaller ones lower
     plt.close(fig)
