@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from colorlab import color, data, metrics, models, train
-from colorlab.models.hints import hint_arrays, sample_hints, takes_hints
+from colorlab.models.hints import HINT_P, hint_arrays, sample_hints, takes_hints
 from colorlab.widgets import HintPicker
 
 SIZE, EPOCHS = 32, 8
@@ -53,7 +53,7 @@ def test_sampled_hints_are_patch_means_of_the_truth_and_repeat_with_their_seed()
     assert not np.array_equal(hints, other.numpy())
     assert set(np.unique(mask)) == {0.0, 1.0} and np.all(hints[mask[..., 0] == 0] == 0)
     none = (mask.sum(axis=(1, 2, 3)) == 0).mean()
-    assert 0.15 < none < 0.35  # geometric count: no hint a quarter of the time
+    assert abs(none - HINT_P) < 0.07  # a geometric count of hints: none with probability HINT_P
     # An isolated single-pixel hint is that pixel's truth; a larger patch holds one mean value.
     single = ndimage.label(mask[..., 0])[0]
     i, label = next((i, k) for i in range(len(mask)) for k in range(1, single[i].max() + 1)
@@ -69,8 +69,8 @@ def test_training_data_gives_hint_models_hints_drawn_afresh_each_epoch():
     assert x.shape == (8, 16, 16, 1) and hint_ab.shape == (8, 16, 16, 2) and hint_mask.shape == (8, 16, 16, 1)
     marked = hint_mask.numpy()[..., 0] > 0
     assert marked.any()
-    # On a lone single pixel the hint is the target there (patches hold their mean).
-    np.testing.assert_allclose(hint_ab.numpy()[marked].max(), np.abs(y.numpy()[marked]).max(), atol=0.5)
+    # Hints hold the true colour around them: toyworld's regions are flat, so mostly exactly it.
+    assert np.median(np.abs(hint_ab.numpy()[marked] - y.numpy()[marked])) < 0.02
 
     def masks(shuffle):
         batches = train.training_data(net, images, 8, shuffle=shuffle)
@@ -128,7 +128,7 @@ def test_one_hint_on_a_diamond_gives_it_the_hinted_hue(model):
 def test_a_true_hint_on_the_sky_changes_little(model):
     lab = color.rgb_to_lab(TEST.images)
     sky = np.zeros_like(TEST.ambiguous)
-    sky[:, :6] = True  # the top rows: always sky (the horizon lies below 40% of the height)
+    sky[:, :4] = True  # the top rows: sky or sun (the horizon and every object lie lower)
     hints = [[(2, SIZE // 2, lab[i, 2, SIZE // 2, 1:])] for i in range(len(TEST.images))]
     plain, hinted = (color.rgb_to_lab(p)[..., 1:] for p in (train.colorize(model, TEST.images),
                                                           train.colorize(model, TEST.images, hints=hints)))

@@ -60,7 +60,7 @@ def takes_hints(model: keras.Model) -> bool:
 
 
 #: Hint sampling for training: the number of hints per image is geometric, P(n) = p (1 - p)^n
-#: (no hint at all a quarter of the time, three on average), at most ``MAX_HINTS``; each hint is a
+#: (no hint at all an eighth of the time, seven on average), at most ``MAX_HINTS``; each hint is a
 #: square patch of 1 to ``MAX_PATCH`` pixels a side, valued at the patch's mean true a*b*.
 HINT_P, MAX_HINTS, MAX_PATCH = 0.125, 24, 3
 
