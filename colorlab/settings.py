@@ -52,6 +52,8 @@ _SIZES = {
                 "budget_s": (60, 8), "large": (192, 64)},
     "12_evaluation": {"n_train": (768, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
                       "budget_s": (30, 2)},
+    "15_colour_hints": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
+                        "hint_counts": ((0, 1, 2, 4, 8), (0, 1, 8)), "photo_side": (256, 96), "guard_s": (600, 20)},
 }
 
 
