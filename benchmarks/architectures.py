@@ -48,9 +48,8 @@ def forward_flops(model) -> float:
     """Floating-point operations of one forward pass on one 64 x 64 image (TF's profiler)."""
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    *shape, channels = model.input_shape[1:]
-    spec = tf.TensorSpec((1, *(SIZE if s is None else s for s in shape), channels), tf.float32)
-    concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    specs = [tf.TensorSpec((1, *(SIZE if s is None else s for s in t.shape[1:])), tf.float32) for t in model.inputs]
+    concrete = tf.function(lambda *x: model(list(x) if len(x) > 1 else x[0], training=False)).get_concrete_function(*specs)
     graph = convert_variables_to_constants_v2(concrete).graph
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
@@ -105,7 +104,7 @@ def original_preset_speeds(batch: int = 8, steps: int = 3) -> None:
         tf.keras.backend.clear_session()
         model = models.build(name, "original", **({"weights": None} if name == "vgg_transformer" else {}))
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy" if models.predicts(model) == "classes" else "mae")
-        size = model.input_shape[1:3]
+        size = train.input_size(model)
         images = data.toyworld(batch * steps, max(size), seed=0).images[:, :size[0], :size[1]]
         x, y = next(iter(train.training_data(model, images, batch)))
         model.train_on_batch(x, y)  # the first step traces and compiles

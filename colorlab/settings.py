@@ -57,6 +57,8 @@ _SIZES = {
     # Lesson 14 uses the shipped reference model: it measures and fine-tunes, it trains nothing from scratch.
     "14_your_own_photos": {"per_category": (8, 1), "side": (384, 128), "finetune_photos": (12, 2),
                            "finetune_size": (96, 64), "finetune_epochs": (3, 1)},
+    "15_colour_hints": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
+                        "hint_counts": ((0, 1, 2, 4, 8), (0, 1, 8)), "photo_side": (256, 96), "guard_s": (600, 20)},
 }
 
 

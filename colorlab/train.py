@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from . import color, compat, data
 from .models import predicts
 from .models.classifiers import classes_of
+from .models.hints import hint_inputs, sample_hints, takes_hints
 
 #: Where ``colorize`` runs models whose input size is free: the longer side, at most.
 INFER_SIDE = 256
@@ -235,11 +236,17 @@ def progress_figure(model, history: dict, images: np.ndarray, baseline: float | 
     return figure
 
 
+def input_size(model: keras.Model) -> tuple:
+    """The height and width of ``model``'s (first) input, ``None`` where any size goes."""
+    return tuple(model.inputs[0].shape[1:3])
+
+
 def output_stride(model: keras.Model, size: int = 64) -> int:
     """How many input pixels one output pixel spans (4 for the ab classifier, else 1)."""
-    shape = model.input_shape[1:3]
+    shape = input_size(model)
     probe = shape if None not in shape else (size, size)
-    out = model.compute_output_shape((1, *probe, 1))
+    shapes = [(1, *probe, t.shape[-1]) for t in model.inputs]
+    out = model.compute_output_shape(shapes if len(shapes) > 1 else shapes[0])
     return probe[0] // out[1]
 
 
@@ -252,6 +259,10 @@ def training_data(model: keras.Model, images, batch_size: int = 32, shuffle: boo
     ``colorlab.data.fetch`` returns): it is streamed with ``colorlab.data.folder_dataset`` at the
     model's input size (64 pixels for models that take any size). A ``tf.data.Dataset`` of
     (input, target) batches is returned as it is (lesson 13).
+
+    A model that takes colour hints gets them drawn from each batch's true colours
+    (``models.hints.sample_hints``), afresh each epoch when ``shuffle``, always the same otherwise
+    (lesson 15).
     """
     if isinstance(images, tf.data.Dataset):
         if class_weights is not None:
@@ -260,18 +271,32 @@ def training_data(model: keras.Model, images, batch_size: int = 32, shuffle: boo
         return images
     target = predicts(model)
     centers = classes_of(model)[0] if target == "classes" else None
-    size = model.input_shape[1:3]
+    size = input_size(model)
     if isinstance(images, (str, os.PathLike)):
         if None not in size and size[0] != size[1]:
             raise ValueError(f"{model.name} takes {size[0]} x {size[1]} inputs; folder_dataset cuts squares, "
                              "so build the pipeline yourself or use a model with a square or free input size")
-        return data.folder_dataset(images, 64 if None in size else size[0], target, batch_size, shuffle=shuffle,
-                                   seed=seed, centers=centers, stride=output_stride(model), augment=augment,
-                                   class_weights=class_weights)
-    if None not in size and np.asarray(images).shape[1:3] != size:
-        images = data.fit_to(np.asarray(images), size)
-    return data.dataset(images, target, batch_size, shuffle=shuffle, augment=augment, seed=seed,
-                        centers=centers, stride=output_stride(model), class_weights=class_weights)
+        batches = data.folder_dataset(images, 64 if None in size else size[0], target, batch_size, shuffle=shuffle,
+                                      seed=seed, centers=centers, stride=output_stride(model), augment=augment,
+                                      class_weights=class_weights)
+    else:
+        if None not in size and np.asarray(images).shape[1:3] != size:
+            images = data.fit_to(np.asarray(images), size)
+        batches = data.dataset(images, target, batch_size, shuffle=shuffle, augment=augment, seed=seed,
+                               centers=centers, stride=output_stride(model), class_weights=class_weights)
+    return _with_hints(batches, seed, vary=shuffle) if takes_hints(model) else batches
+
+
+def _with_hints(batches: tf.data.Dataset, seed: int, vary: bool) -> tf.data.Dataset:
+    """(L, ab) batches -> ((L, hint ab, hint mask), ab): hints drawn from the true ab, each batch
+    from its own seed, out of a stream that ``seed`` fixes (new each pass when ``vary``)."""
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=vary).batch(2)
+
+    def add(batch, pair):
+        x, y, *rest = batch
+        return ((x, *sample_hints(y, pair)), y, *rest)
+
+    return tf.data.Dataset.zip((batches, seeds)).map(add, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def sample_images(model: keras.Model, images, samples: int = 4) -> np.ndarray:
@@ -280,8 +305,9 @@ def sample_images(model: keras.Model, images, samples: int = 4) -> np.ndarray:
     if not isinstance(images, (tf.data.Dataset, str, os.PathLike)):
         return np.asarray(images[:samples], np.float32)
     batches = training_data(model, images, batch_size=samples, shuffle=False)
-    x, y = (np.asarray(t) for t in next(iter(batches))[:2])
-    x, y = x[:samples], y[:samples]
+    x, y = next(iter(batches))[:2]
+    x = np.asarray(x[0] if isinstance(x, tuple) else x)[:samples]  # a hint model's first input is L
+    y = np.asarray(y)[:samples]
     target = predicts(model)
     if target == "classes":  # class indices, maybe at a coarser stride: their colours, upsampled
         ab = tf.image.resize(classes_of(model)[0][y] / color.AB_SCALE, x.shape[1:3], method="nearest").numpy()
@@ -434,7 +460,7 @@ def _in_notebook() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
-def colorize(model: keras.Model, images, side: int = INFER_SIDE) -> np.ndarray:
+def colorize(model: keras.Model, images, side: int = INFER_SIDE, hints=None) -> np.ndarray:
     """Colour image(s) of any size with ``model``; returns float32 RGB of the input's height and
     width. The model sees the image's L* at its own input size (or, for free-size models, at
     most ``side`` pixels on the longer side); its colour (a*b*, the a*b* of its RGB, or its
@@ -443,6 +469,11 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE) -> np.ndarray:
     and shrunk into the sRGB gamut where needed. Runs the model with ``training=False``,
     ``INFER_BATCH`` images at a time (a frozen VGG16's activations for a whole test set would take
     gigabytes). ``images``: (H, W, 3) or (N, H, W, 3) RGB, or (H, W) grey.
+
+    ``hints``, for a model that takes them (lesson 15): for one image, a list of points
+    ``(row, col, colour)`` in its pixels or dense ``(ab, mask)`` arrays at its size (see
+    ``models.hints.hint_arrays``); for a batch, a list of one such entry per image. They are
+    brought to the model's working size with the image; ``None`` means no hints.
     """
     images = np.asarray(images)
     if images.dtype == np.uint8:
@@ -454,8 +485,13 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE) -> np.ndarray:
     L = color.rgb_to_lab(batch.astype(np.float32))[..., :1]
     height, width = batch.shape[1:3]
     work = _work_size(model, height, width, side)
-    x = tf.image.resize(L / color.L_SCALE, work, antialias=True)
-    y = np.concatenate([model(x[i:i + INFER_BATCH], training=False).numpy() for i in range(0, len(batch), INFER_BATCH)])
+    x = [tf.image.resize(L / color.L_SCALE, work, antialias=True).numpy()]
+    if takes_hints(model):
+        x += hint_inputs([hints] if single and hints is not None else hints, len(batch), height, width, work)
+    elif hints is not None:
+        raise ValueError(f"{model.name} takes no colour hints; build one that does (\"hint_unet\")")
+    parts = [[t[i:i + INFER_BATCH] for t in x] for i in range(0, len(batch), INFER_BATCH)]
+    y = np.concatenate([model(part if len(part) > 1 else part[0], training=False).numpy() for part in parts])
     kind = predicts(model)
     if kind == "ab":
         ab = y * color.AB_SCALE
@@ -479,7 +515,7 @@ def _upsampled(probabilities: np.ndarray, size) -> np.ndarray:
 
 
 def _work_size(model: keras.Model, height: int, width: int, side: int) -> tuple[int, int]:
-    fixed = model.input_shape[1:3]
+    fixed = input_size(model)
     if None not in fixed:
         return fixed
     scale = min(1.0, side / max(height, width))

@@ -515,3 +515,140 @@ class PhotoColorizer(widgets.VBox):
                              + (f", the original; CIEDE2000 {de:.2f}" if de is not None else
                                 " (a photo without colour: no original to compare with)")
                              + f"; saturation x{float(self.saturation.value):.1f}.")
+
+
+
+def _with_markers(image: np.ndarray, points, cursor=None, side: int = 320) -> np.ndarray:
+    """``image`` enlarged (without smoothing) to about ``side`` pixels on its longer side, with a
+    square marker ringed in black and white on each hint point ``(row, col, colour)``, filled
+    with what the hint says there: its a*b* at the image's own L*. ``cursor`` (row, col), where
+    the next hint would go, gets an empty ring."""
+    from .models.hints import hint_ab
+
+    h, w = image.shape[:2]
+    scale = max(1, side // max(h, w))
+    big = np.repeat(np.repeat(np.clip(image, 0, 1), scale, axis=0), scale, axis=1).astype(np.float32)
+    radius = max(3, scale // 2 + 2)
+
+    def square(row, col, r, rgb):
+        y, x = int(row) * scale + scale // 2, int(col) * scale + scale // 2
+        big[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1] = rgb
+
+    for row, col, colour in points:
+        L = color.rgb_to_lab(np.asarray(image[int(row), int(col)], np.float32)[None, None])[0, 0, 0]
+        fill = color.lab_to_rgb(np.array([[[L, *hint_ab(colour)]]], np.float32))[0, 0]
+        for r, rgb in ((radius + 1, 0.0), (radius, 1.0), (radius - 1, fill)):
+            square(row, col, r, rgb)
+    if cursor is not None:
+        y, x = int(cursor[0]) * scale + scale // 2, int(cursor[1]) * scale + scale // 2
+        inside = big[max(0, y - radius + 1):y + radius, max(0, x - radius + 1):x + radius].copy()
+        square(*cursor, radius + 1, 0.0)
+        square(*cursor, radius, 1.0)
+        big[max(0, y - radius + 1):y + radius, max(0, x - radius + 1):x + radius] = inside
+    return big
+
+
+class HintPicker(widgets.VBox):
+    """Colour hints, as in Zhang et al. (2017): pick a point (row and column sliders) and a colour,
+    press "Add hint", and the model (one that takes hints, e.g. ``models.build("hint_unet")``)
+    colours ``image`` again with every hint given so far. The grey image shows the hints as
+    markers (filled with what each hint says: its a*b* at the image's own L*) and an empty ring
+    where the next one would go; Undo takes the last hint back, Clear all of them. ``image`` is
+    any RGB array (a toyworld scene, a photo, an upload), float in [0, 1] or uint8.
+    ``figure()`` shows grey image, hints and results as a static picture where no widget runs.
+
+    Introduced in lesson 15.
+    """
+
+    def __init__(self, model, image, colour: str = "#e0508c", side: int = 320):
+        from .models.hints import takes_hints
+
+        if not takes_hints(model):
+            raise ValueError(f"HintPicker needs a model that takes colour hints (e.g. 'hint_unet'); "
+                             f"{model.name} does not")
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[-1] != 3:
+            raise ValueError(f"HintPicker needs one RGB image (H, W, 3), got shape {image.shape}")
+        self.model, self.side, self.points = model, side, []
+        self.image = image.astype(np.float32) / 255 if image.dtype == np.uint8 else image.astype(np.float32)
+        self.grey = color.to_gray(self.image)
+        h, w = self.image.shape[:2]
+        self.row = widgets.IntSlider(value=h // 2, min=0, max=h - 1, description="row")
+        self.col = widgets.IntSlider(value=w // 2, min=0, max=w - 1, description="column")
+        self.colour = widgets.ColorPicker(value=colour, description="colour")
+        self.add_button = widgets.Button(description="Add hint", button_style="success", icon="plus")
+        self.undo_button = widgets.Button(description="Undo", icon="undo")
+        self.clear_button = widgets.Button(description="Clear", icon="trash")
+        self.add_button.on_click(lambda _: self.add())
+        self.undo_button.on_click(lambda _: self.undo())
+        self.clear_button.on_click(lambda _: self.clear())
+        for control in (self.row, self.col):
+            control.observe(lambda _: self._draw_grey(), names="value")
+        self.grey_view, self.result_view = widgets.Image(format="png"), widgets.Image(format="png")
+        self.status = widgets.HTML()
+        super().__init__([widgets.HBox([self.grey_view, self.result_view]),
+                          widgets.HBox([self.row, self.col, self.colour]),
+                          widgets.HBox([self.add_button, self.undo_button, self.clear_button]), self.status])
+        self.update()
+
+    def __repr__(self):  # shown where no widget can be drawn
+        return (f"HintPicker: {len(self.points)} colour hint(s) on a {self.image.shape[0]} x {self.image.shape[1]} "
+                "image (open the notebook in Jupyter or Colab to add more; figure() shows the result)")
+
+    def add(self, row: int | None = None, col: int | None = None, colour: str | None = None):
+        """Add a hint at (``row``, ``col``) of ``colour`` ("#rrggbb"); the sliders' and the colour
+        picker's values where not given."""
+        row = self.row.value if row is None else int(row)
+        col = self.col.value if col is None else int(col)
+        h, w = self.image.shape[:2]
+        if not (0 <= row < h and 0 <= col < w):
+            raise ValueError(f"hint at row {row}, column {col} lies outside the {h} x {w} image")
+        self.points.append((row, col, self.colour.value if colour is None else colour))
+        self.update()
+
+    def undo(self):
+        """Take the last hint back (nothing happens when there is none)."""
+        if self.points:
+            self.points.pop()
+            self.update()
+
+    def clear(self):
+        """Take every hint back."""
+        self.points = []
+        self.update()
+
+    def result(self) -> np.ndarray:
+        """The image coloured by the model with the current hints, RGB at the image's size."""
+        from . import train
+
+        return train.colorize(self.model, self.image, hints=list(self.points))
+
+    def update(self):
+        """Colour the image again with the current hints and redraw both pictures."""
+        self.colored = self.result()
+        self.result_view.value = _png(_with_markers(self.colored, [], side=self.side), side=1)
+        self._draw_grey()
+        self.undo_button.disabled = self.clear_button.disabled = not self.points
+        self.status.value = (f"{len(self.points)} hint(s). " if self.points else "No hints yet: the model's own guess. ") \
+            + "Pick a point and a colour, then press <b>Add hint</b>."
+
+    def _draw_grey(self):
+        cursor = (self.row.value, self.col.value)
+        self.grey_view.value = _png(_with_markers(self.grey, self.points, cursor, self.side), side=1)
+
+    def figure(self):
+        """Grey image with the hints, the model's colours without hints and with them, and the truth."""
+        import matplotlib.pyplot as plt
+
+        from . import plot, train
+
+        panels = {"grey + hints": _with_markers(self.grey, self.points, side=self.side),
+                  "no hints": train.colorize(self.model, self.image),
+                  f"{len(self.points)} hint(s)": self.colored, "original": self.image}
+        fig, axes = plt.subplots(1, 4, figsize=(10, 2.9), dpi=plot.DPI)
+        for ax, (title, picture) in zip(axes, panels.items()):
+            ax.imshow(np.clip(picture, 0, 1), interpolation="nearest")
+            ax.set_title(title, fontsize=10)
+            ax.set_axis_off()
+        fig.tight_layout()
+        return fig

@@ -200,6 +200,7 @@ SOURCES = {
     "pix2pix": "seed 003 (Isola et al. 2017)",
     "residual_unet": "seed 004, Table I",
     "ab_classifier": "Zhang, Isola & Efros 2016",
+    "hint_unet": "Zhang et al. 2017",
 }
 
 
@@ -214,7 +215,8 @@ def test_available_lists_every_architecture_with_its_source_and_the_real_paramet
     for name, row in rows.items():
         no_download = {"weights": None} if name == "vgg_transformer" else {}
         original = models.build(name, "original", **no_download)
-        assert (row["original params"], row["original input"]) == (original.count_params(), original.input_shape[1:3])
+        assert (row["original params"], row["original input"]) == (original.count_params(),
+                                                                    tuple(original.inputs[0].shape[1:3]))
         assert row["predicts"] == models.predicts(original)
         assert row["tiny params"] == models.build(name, "tiny", **no_download).count_params()
         keras.backend.clear_session()

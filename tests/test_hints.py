@@ -1,0 +1,174 @@
+"""Colour hints (Zhang et al. 2017): hint sampling, the hint-conditioned U-Net, ``colorize`` with
+hints and the ``HintPicker`` widget. One tiny model is trained once for the module."""
+
+import keras
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from colorlab import color, data, metrics, models, train
+from colorlab.models.hints import HINT_P, hint_arrays, sample_hints, takes_hints
+from colorlab.widgets import HintPicker
+
+SIZE, EPOCHS = 32, 6
+TEST = data.toyworld(64, SIZE, seed=2)
+
+
+def hue_error(pred, true, mask) -> float:
+    """Mean angle, in degrees, between the predicted and true a*b* on ``mask``'s pixels."""
+    a, b = color.rgb_to_lab(pred)[..., 1:][mask], color.rgb_to_lab(true)[..., 1:][mask]
+    turn = np.arctan2(a[:, 1], a[:, 0]) - np.arctan2(b[:, 1], b[:, 0])
+    return float(np.degrees(np.abs(np.angle(np.exp(1j * turn)))).mean())
+
+
+def diamonds(scenes, min_pixels: int = 12):
+    """(image, diamond mask, (row, col) of its most central pixel) for every diamond of at least
+    ``min_pixels`` visible pixels."""
+    found = []
+    for i, ambiguous in enumerate(scenes.ambiguous):
+        labels, n = ndimage.label(ambiguous)
+        for k in range(1, n + 1):
+            mask = labels == k
+            if mask.sum() >= min_pixels:
+                depth = ndimage.distance_transform_edt(mask)
+                found.append((i, mask, np.unravel_index(np.argmax(depth), mask.shape)))
+    return found
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    net = models.build("hint_unet")
+    train.fit(net, data.toyworld(1024, SIZE, seed=0).images, epochs=EPOCHS, seed=0, learning_rate=3e-3,
+              live=False, verbose=0)
+    return net
+
+
+def test_sampled_hints_are_patch_means_of_the_truth_and_repeat_with_their_seed():
+    ab = np.random.default_rng(0).uniform(-1, 1, (256, 16, 16, 2)).astype(np.float32)
+    hints, mask = (h.numpy() for h in sample_hints(ab, (3, 4)))
+    again, _ = sample_hints(ab, (3, 4))
+    other, _ = sample_hints(ab, (3, 5))
+    np.testing.assert_array_equal(hints, again.numpy())
+    assert not np.array_equal(hints, other.numpy())
+    assert set(np.unique(mask)) == {0.0, 1.0} and np.all(hints[mask[..., 0] == 0] == 0)
+    none = (mask.sum(axis=(1, 2, 3)) == 0).mean()
+    assert abs(none - HINT_P) < 0.07  # a geometric count of hints: none with probability HINT_P
+    # An isolated single-pixel hint is that pixel's truth; a larger patch holds one mean value.
+    single = ndimage.label(mask[..., 0])[0]
+    i, label = next((i, k) for i in range(len(mask)) for k in range(1, single[i].max() + 1)
+                    if (single[i] == k).sum() == 1)
+    (r,), (c,) = np.nonzero(single[i] == label)
+    np.testing.assert_allclose(hints[i, r, c], ab[i, r, c], atol=1e-6)
+
+
+def test_training_data_gives_hint_models_hints_drawn_afresh_each_epoch():
+    net = models.build("hint_unet")
+    images = data.toyworld(8, 16, seed=0).images
+    (x, hint_ab, hint_mask), y = next(iter(train.training_data(net, images, 8, shuffle=False)))
+    assert x.shape == (8, 16, 16, 1) and hint_ab.shape == (8, 16, 16, 2) and hint_mask.shape == (8, 16, 16, 1)
+    marked = hint_mask.numpy()[..., 0] > 0
+    assert marked.any()
+    # Hints hold the true colour around them: toyworld's regions are flat, so mostly exactly it.
+    assert np.median(np.abs(hint_ab.numpy()[marked] - y.numpy()[marked])) < 0.02
+
+    def masks(shuffle):
+        batches = train.training_data(net, images, 8, shuffle=shuffle)
+        return [np.asarray(next(iter(batches))[0][2]) for _ in range(2)]
+
+    fixed, fresh = masks(False), masks(True)
+    np.testing.assert_array_equal(fixed[0], fixed[1])  # validation: the same hints every pass
+    assert not np.array_equal(fresh[0], fresh[1])  # training: new hints each epoch
+    assert not takes_hints(models.build("unet"))
+    assert train.output_stride(net) == 1
+
+
+def test_point_and_dense_hints_agree_and_bad_hints_are_named():
+    net = models.build("hint_unet")
+    image = data.toyworld(1, SIZE, seed=3).images[0]
+    points = [(5, 7, "#ff0000"), (20, 3, (0.0, 0.5, 1.0)), (30, 30, (40.0, -10.0))]
+    ab, mask = hint_arrays(points, SIZE, SIZE)
+    assert mask.sum() == 3 and np.allclose(ab[30, 30], (40, -10))
+    np.testing.assert_allclose(ab[5, 7], color.rgb_to_lab(np.float32([[[1, 0, 0]]]))[0, 0, 1:], atol=1e-3)
+    by_points = train.colorize(net, image, hints=points)
+    np.testing.assert_allclose(by_points, train.colorize(net, image, hints=(ab, mask)), atol=1e-6)
+    assert not np.allclose(by_points, train.colorize(net, image))  # hints reach the model
+    both = train.colorize(net, np.stack([image, image]), hints=[points, []])
+    np.testing.assert_allclose(both[0], by_points, atol=1e-5)
+    with pytest.raises(ValueError, match="takes no colour hints"):
+        train.colorize(models.build("unet"), image, hints=points)
+    with pytest.raises(ValueError, match="lies outside the 32 x 32 image"):
+        train.colorize(net, image, hints=[(32, 0, "#ff0000")])
+    with pytest.raises(ValueError, match="one entry per image"):
+        train.colorize(net, np.stack([image, image]), hints=[points])
+    with pytest.raises(ValueError, match="RGB in \\[0, 1\\]"):
+        train.colorize(net, image, hints=[(0, 0, (255, 0, 0))])
+
+
+def test_without_hints_it_colours_what_grey_decides(model):
+    grey_error = metrics.mae(color.to_gray(TEST.images), TEST.images, ~TEST.ambiguous)
+    assert metrics.mae(train.colorize(model, TEST.images), TEST.images, ~TEST.ambiguous) < 0.7 * grey_error
+
+
+def test_one_hint_on_a_diamond_gives_it_the_hinted_hue(model):
+    found = diamonds(TEST)
+    assert len(found) >= 20
+    lab = color.rgb_to_lab(TEST.images)
+    hints = [[] for _ in TEST.images]
+    for i, _, (r, c) in found:
+        hints[i].append((r, c, lab[i, r, c, 1:]))
+    plain, hinted = train.colorize(model, TEST.images), train.colorize(model, TEST.images, hints=hints)
+    on = np.zeros_like(TEST.ambiguous)
+    for i, mask, _ in found:
+        on[i] |= mask
+    before, after = hue_error(plain, TEST.images, on), hue_error(hinted, TEST.images, on)
+    assert after < 0.85 * before, (before, after)  # about 0.7 after 6 epochs; it falls with more
+
+
+def test_a_true_hint_on_the_sky_changes_little(model):
+    lab = color.rgb_to_lab(TEST.images)
+    sky = np.zeros_like(TEST.ambiguous)
+    sky[:, :4] = True  # the top rows: sky or sun (the horizon and every object lie lower)
+    hints = [[(2, SIZE // 2, lab[i, 2, SIZE // 2, 1:])] for i in range(len(TEST.images))]
+    plain, hinted = (color.rgb_to_lab(p)[..., 1:] for p in (train.colorize(model, TEST.images),
+                                                          train.colorize(model, TEST.images, hints=hints)))
+    moved = np.linalg.norm(hinted - plain, axis=-1)[sky].mean()
+    assert moved < 4, moved  # a*b* units: under the just-noticeable difference of a few units
+
+
+def test_hint_picker_adds_undoes_and_clears_hints(model):
+    picker = HintPicker(model, TEST.images[0])
+    plain, grey = picker.colored.copy(), picker.grey_view.value
+    assert picker.undo_button.disabled and "No hints yet" in picker.status.value
+    picker.row.value, picker.col.value = 25, 12
+    assert picker.grey_view.value != grey  # the cursor follows the sliders
+    picker.colour.value = "#00a0a0"
+    picker.add()
+    assert picker.points == [(25, 12, "#00a0a0")] and not picker.undo_button.disabled
+    assert not np.allclose(picker.colored, plain)
+    picker.add(3, 4, "#3060ff")
+    assert len(picker.points) == 2 and "2 hint(s)" in picker.status.value
+    picker.undo()
+    assert picker.points == [(25, 12, "#00a0a0")]
+    picker.clear()
+    assert picker.points == [] and picker.undo_button.disabled
+    np.testing.assert_allclose(picker.colored, plain, atol=1e-6)
+    with pytest.raises(ValueError, match="outside the 32 x 32 image"):
+        picker.add(40, 0)
+    assert "HintPicker: 0 colour hint(s) on a 32 x 32 image" in repr(picker)
+
+
+def test_hint_picker_takes_any_rgb_array_and_draws_a_static_figure(model):
+    photo = data.photo_set("test")[0].load()
+    upload = (np.random.default_rng(0).uniform(0, 1, (50, 70, 3)) * 255).astype(np.uint8)
+    for image in (photo, upload):
+        picker = HintPicker(model, image)
+        picker.add(image.shape[0] // 3, image.shape[1] // 3, "#20c040")
+        assert picker.colored.shape == image.shape
+        assert picker.result_view.value[:8] == b"\x89PNG\r\n\x1a\n"
+    figure = picker.figure()
+    assert [ax.get_title() for ax in figure.axes] == ["grey + hints", "no hints", "1 hint(s)", "original"]
+    with pytest.raises(ValueError, match="takes colour hints"):
+        HintPicker(models.build("unet"), upload)
+    with pytest.raises(ValueError, match="one RGB image"):
+        HintPicker(model, TEST.images)
