@@ -136,6 +136,14 @@ def mean_hue(images, mask=None) -> float:
     return float(np.degrees(np.arctan2(b, a)) % 360.0)
 
 
+def hue_error(pred, true, mask=None) -> float:
+    """Mean angle in degrees, 0 to 180, between each selected pixel's predicted and true a*b*:
+    how far round the colour wheel a model's colours are, whatever their chroma. Lesson 15."""
+    p, t = _selected_lab(pred, true, mask, "hue_error")
+    turn = np.arctan2(p[:, 2], p[:, 1]) - np.arctan2(t[:, 2], t[:, 1])
+    return float(np.degrees(np.abs(np.angle(np.exp(1j * turn)))).mean())
+
+
 def chroma_histogram(images, bins=CHROMA_BINS, mask=None, density=False) -> tuple[np.ndarray, np.ndarray]:
     """(counts, bin edges) of the selected pixels' chroma, as ``np.histogram``; chroma beyond
     the outer edges is counted in the outer bins, so counts sum to the number of pixels. Compare

@@ -14,13 +14,6 @@ SIZE, EPOCHS = 32, 6
 TEST = data.toyworld(64, SIZE, seed=2)
 
 
-def hue_error(pred, true, mask) -> float:
-    """Mean angle, in degrees, between the predicted and true a*b* on ``mask``'s pixels."""
-    a, b = color.rgb_to_lab(pred)[..., 1:][mask], color.rgb_to_lab(true)[..., 1:][mask]
-    turn = np.arctan2(a[:, 1], a[:, 0]) - np.arctan2(b[:, 1], b[:, 0])
-    return float(np.degrees(np.abs(np.angle(np.exp(1j * turn)))).mean())
-
-
 def diamonds(scenes, min_pixels: int = 12):
     """(image, diamond mask, (row, col) of its most central pixel) for every diamond of at least
     ``min_pixels`` visible pixels."""
@@ -121,7 +114,7 @@ def test_one_hint_on_a_diamond_gives_it_the_hinted_hue(model):
     on = np.zeros_like(TEST.ambiguous)
     for i, mask, _ in found:
         on[i] |= mask
-    before, after = hue_error(plain, TEST.images, on), hue_error(hinted, TEST.images, on)
+    before, after = metrics.hue_error(plain, TEST.images, on), metrics.hue_error(hinted, TEST.images, on)
     assert after < 0.85 * before, (before, after)  # about 0.7 after 6 epochs; it falls with more
 
 

@@ -197,3 +197,15 @@ def test_report_and_table():
     text = metrics.table({"noisy": PRED}, TRUE)
     assert text.splitlines()[0].split() == ["noisy", "grayscale", "mean-ab"]
     assert len(text.splitlines()) == 1 + len(metrics.REPORT_LABELS)
+
+
+def test_hue_error_measures_the_turn_round_the_colour_wheel():
+    lab = np.zeros((1, 2, 2, 3))
+    lab[..., 0], lab[..., 1] = 60.0, 30.0                # a pink-red: hue 0
+    mirrored, turned = lab.copy(), lab.copy()
+    mirrored[..., 1] = -30.0                              # the opposite hue
+    turned[..., 1], turned[..., 2] = 0.0, 15.0            # a quarter turn, and less chroma
+    truth = color.lab_to_rgb(lab)
+    assert metrics.hue_error(truth, truth) == pytest.approx(0.0, abs=0.5)
+    assert metrics.hue_error(color.lab_to_rgb(mirrored), truth) == pytest.approx(180.0, abs=1.0)
+    assert metrics.hue_error(color.lab_to_rgb(turned), truth) == pytest.approx(90.0, abs=1.0)
