@@ -14,7 +14,7 @@ import tensorflow as tf
 from keras import layers
 
 from ..color import AB_SCALE, rgb_to_lab
-from .blocks import TINY_BN_MOMENTUM, configure, conv_bn_act, output_head, width
+from .blocks import TINY_BN_MOMENTUM, configure, conv_bn_act, output_head, widths
 from .registry import register
 
 #: The model's inputs, in order: L* / 100, hint a*b* / 128, hint mask.
@@ -30,11 +30,10 @@ PRESETS = {
 }
 
 
-@register("hint_unet", PRESETS, source="Zhang et al. 2017",
-          summary="U-Net given sparse ab hints and their mask beside L")
-def hint_unet(preset="tiny", **options) -> keras.Model:
-    """Build the hint-conditioned U-Net; ``options`` (``input_shape`` of the L input, ``scale``,
-    ``bn_momentum``, ``spread``) override the preset. Its inputs are named ``INPUTS``.
+def hint_unet_model(input_shape, widths, bn_momentum=0.9, spread=0, name="hint_unet") -> keras.Model:
+    """The U-Net given colour hints: inputs L* / 100 (``input_shape``), hint a*b* / 128 and the
+    hint mask, all at one size divisible by 4; ``widths``: the channels at full, 1/2 and 1/4 size
+    ((64, 128, 256) as in seed 000's U-Net).
 
     Zhang et al.'s network learns from 1.3 million photographs to carry a hint across the region
     it falls in. A tiny model trained for a minute gets a head start when ``spread`` > 0: two
@@ -42,30 +41,40 @@ def hint_unet(preset="tiny", **options) -> keras.Model:
     ``spread`` x ``spread`` window around it, and the share of that window hinted. The network
     still has to learn where a hint's colour belongs (up to the edges of its region of similar
     lightness) and where it does not."""
-    c = configure(PRESETS, preset, options)
-    w1, w2, w3 = (width(n, c["scale"]) for n in (64, 128, 256))
-    size = tuple(c["input_shape"][:2])
-
-    def block(x, n):
-        return conv_bn_act(x, n, c["bn_momentum"])
-
+    w1, w2, w3 = widths
+    size = tuple(input_shape[:2])
     L = keras.Input((*size, 1), name="L")
     hint_ab = keras.Input((*size, 2), name="hint_ab")
     hint_mask = keras.Input((*size, 1), name="hint_mask")
     features = [L, hint_ab, hint_mask]
-    if c["spread"]:
-        window = layers.AveragePooling2D(c["spread"], strides=1, padding="same")
+    if spread:
+        window = layers.AveragePooling2D(spread, strides=1, padding="same")
         share = window(hint_mask)
         features += [window(hint_ab * hint_mask) / keras.ops.maximum(share, 1e-6), share]
     x = layers.Concatenate()(features)
-    down1 = block(block(x, w1), w1)
-    down2 = block(block(layers.MaxPooling2D()(down1), w2), w2)
-    bottleneck = block(layers.MaxPooling2D()(down2), w3)
-    up2 = layers.Conv2DTranspose(w2, 2, strides=2, padding="same")(bottleneck)
-    up2 = block(layers.Concatenate()([up2, down2]), w2)
-    up1 = layers.Conv2DTranspose(w1, 2, strides=2, padding="same")(up2)
-    up1 = block(layers.Concatenate()([up1, down1]), w1)
-    return keras.Model([L, hint_ab, hint_mask], output_head(up1, "ab"), name=f"hint_unet_{preset}")
+    # From here on, the U-Net of lesson 07.
+    down1 = conv_bn_act(conv_bn_act(x, w1, bn_momentum), w1, bn_momentum)
+    x = layers.MaxPooling2D()(down1)  # 1/2 size
+    down2 = conv_bn_act(conv_bn_act(x, w2, bn_momentum), w2, bn_momentum)
+    x = layers.MaxPooling2D()(down2)  # 1/4 size
+    bottleneck = conv_bn_act(x, w3, bn_momentum)
+    x = layers.Conv2DTranspose(w2, 2, strides=2, padding="same")(bottleneck)  # 1/2 size
+    x = conv_bn_act(layers.Concatenate()([x, down2]), w2, bn_momentum)
+    x = layers.Conv2DTranspose(w1, 2, strides=2, padding="same")(x)  # full size
+    x = conv_bn_act(layers.Concatenate()([x, down1]), w1, bn_momentum)
+    return keras.Model([L, hint_ab, hint_mask], output_head(x, "ab"), name=name)
+
+
+def hint_unet_arguments(preset="tiny", **options) -> dict:
+    """``hint_unet_model``'s arguments at ``preset``; ``options`` (``input_shape`` of the L input,
+    ``scale``, ``bn_momentum``, ``spread``) override it. The model's inputs are named ``INPUTS``."""
+    config = configure(PRESETS, preset, options)
+    return {"input_shape": config["input_shape"], "widths": widths(config["scale"], 64, 128, 256),
+            "bn_momentum": config["bn_momentum"], "spread": config["spread"], "name": f"hint_unet_{preset}"}
+
+
+hint_unet = register("hint_unet", PRESETS, hint_unet_model, hint_unet_arguments, source="Zhang et al. 2017",
+                     summary="U-Net given sparse ab hints and their mask beside L")
 
 
 def takes_hints(model: keras.Model) -> bool:
