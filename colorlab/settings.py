@@ -39,7 +39,7 @@ _SIZES = {
     # Lessons 07, 09, 10 and 11 train for a number of epochs, so their stored figures reproduce on any
     # machine; ``guard_s`` only caps a model's training time on a slow one.
     "09_vgg_transformer": {"n_train": (512, 64), "n_test": (64, 16), "size": (64, 32), "epochs": (4, 1),
-                           "guard_s": (90, 6)},
+                           "guard_s": (600, 6)},
     "10_loss_averaging": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (10, 1),
                           "gan_epochs": (12, 1), "photo_epochs": (8, 1), "max_photos": (400, 14),
                           "guard_s": (300, 20)},
