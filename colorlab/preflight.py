@@ -42,7 +42,8 @@ REFERENCE_RUN_S = {
     "00_start_here": 63, "01_color_spaces": 14, "02_data": 22, "03_sequential_rgb": 80,
     "04_simple_cnn": 47, "05_improved_cnn": 77, "06_sequential_lab": 69, "07_unet": 68,
     "08_color_classification": 91, "09_vgg_transformer": 88, "10_loss_averaging": 177,
-    "11_gan": 162, "12_evaluation": 77, "13_scaling_up": 71,
+    "11_gan": 162, "12_evaluation": 77, "13_scaling_up": 71, "14_your_own_photos": 192,
+    "15_colour_hints": 126,
 }
 
 #: ``training_step_s()`` on the reference machine, by ``python -m colorlab.preflight --step-time``

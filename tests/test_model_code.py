@@ -77,7 +77,9 @@ def drawn(fig):
 
 
 # name -> skip connections per network (a GAN's generator, then its discriminator).
-SKIPS = {"unet": [2], "residual_unet": [2], "pix2pix": [4, 0]}
+# The hint U-Net's third arc carries the spread hints from their pooling layer past the first
+# concatenation, into the input of the first convolution.
+SKIPS = {"unet": [2], "residual_unet": [2], "hint_unet": [3], "pix2pix": [4, 0]}
 
 
 @pytest.mark.parametrize("name", models.names())
