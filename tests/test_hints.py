@@ -57,16 +57,18 @@ def test_sampled_hints_are_patch_means_of_the_truth_and_repeat_with_their_seed()
 
 def test_training_data_gives_hint_models_hints_drawn_afresh_each_epoch():
     net = models.build("hint_unet")
-    images = data.toyworld(8, 16, seed=0).images
-    (x, hint_ab, hint_mask), y = next(iter(train.training_data(net, images, 8, shuffle=False)))
-    assert x.shape == (8, 16, 16, 1) and hint_ab.shape == (8, 16, 16, 2) and hint_mask.shape == (8, 16, 16, 1)
+    # 32 scenes of 32 px: on 8 scenes of 16 px the median below ranged from 0.012 to 0.053 with
+    # the global seed that earlier tests leave (the hint stream draws on it), on these 0.008-0.011.
+    images = data.toyworld(32, 32, seed=0).images
+    (x, hint_ab, hint_mask), y = next(iter(train.training_data(net, images, 32, shuffle=False)))
+    assert x.shape == (32, 32, 32, 1) and hint_ab.shape == (32, 32, 32, 2) and hint_mask.shape == (32, 32, 32, 1)
     marked = hint_mask.numpy()[..., 0] > 0
     assert marked.any()
     # Hints hold the true colour around them: toyworld's regions are flat, so mostly exactly it.
     assert np.median(np.abs(hint_ab.numpy()[marked] - y.numpy()[marked])) < 0.02
 
     def masks(shuffle):
-        batches = train.training_data(net, images, 8, shuffle=shuffle)
+        batches = train.training_data(net, images, 32, shuffle=shuffle)
         return [np.asarray(next(iter(batches))[0][2]) for _ in range(2)]
 
     fixed, fresh = masks(False), masks(True)
