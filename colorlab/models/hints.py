@@ -14,8 +14,9 @@ import tensorflow as tf
 from keras import layers
 
 from ..color import AB_SCALE, rgb_to_lab
-from .blocks import TINY_BN_MOMENTUM, configure, conv_bn_act, output_head, widths
+from .blocks import TINY_BN_MOMENTUM, configure, output_head, widths
 from .registry import register
+from .unet import unet_layers
 
 #: The model's inputs, in order: L* / 100, hint a*b* / 128, hint mask.
 INPUTS = ("L", "hint_ab", "hint_mask")
@@ -41,7 +42,6 @@ def hint_unet_model(input_shape, widths, bn_momentum=0.9, spread=0, name="hint_u
     ``spread`` x ``spread`` window around it, and the share of that window hinted. The network
     still has to learn where a hint's colour belongs (up to the edges of its region of similar
     lightness) and where it does not."""
-    w1, w2, w3 = widths
     size = tuple(input_shape[:2])
     L = keras.Input((*size, 1), name="L")
     hint_ab = keras.Input((*size, 2), name="hint_ab")
@@ -52,17 +52,7 @@ def hint_unet_model(input_shape, widths, bn_momentum=0.9, spread=0, name="hint_u
         share = window(hint_mask)
         features += [window(hint_ab * hint_mask) / keras.ops.maximum(share, 1e-6), share]
     x = layers.Concatenate()(features)
-    # From here on, the U-Net of lesson 07.
-    down1 = conv_bn_act(conv_bn_act(x, w1, bn_momentum), w1, bn_momentum)
-    x = layers.MaxPooling2D()(down1)  # 1/2 size
-    down2 = conv_bn_act(conv_bn_act(x, w2, bn_momentum), w2, bn_momentum)
-    x = layers.MaxPooling2D()(down2)  # 1/4 size
-    bottleneck = conv_bn_act(x, w3, bn_momentum)
-    x = layers.Conv2DTranspose(w2, 2, strides=2, padding="same")(bottleneck)  # 1/2 size
-    x = conv_bn_act(layers.Concatenate()([x, down2]), w2, bn_momentum)
-    x = layers.Conv2DTranspose(w1, 2, strides=2, padding="same")(x)  # full size
-    x = conv_bn_act(layers.Concatenate()([x, down1]), w1, bn_momentum)
-    return keras.Model([L, hint_ab, hint_mask], output_head(x, "ab"), name=name)
+    return keras.Model([L, hint_ab, hint_mask], output_head(unet_layers(x, widths, bn_momentum), "ab"), name=name)
 
 
 def hint_unet_arguments(preset="tiny", **options) -> dict:

@@ -20,13 +20,13 @@ PRESETS = {
 }
 
 
-def unet_model(input_shape, widths, output="ab", bn_momentum=0.9, name="unet") -> keras.Model:
-    """The U-Net, inputs divisible by 4. ``widths``: the channels at full, 1/2 and 1/4 size, (64,
-    128, 256) in the seed."""
+def unet_layers(x, widths, bn_momentum=0.9):
+    """The U-Net's encoder and decoder on the tensor ``x`` (any number of channels, size divisible
+    by 4); returns the full-size features its output head reads. ``widths``: the channels at
+    full, 1/2 and 1/4 size, (64, 128, 256) in the seed."""
     w1, w2, w3 = widths
-    inputs = keras.Input(input_shape, name="L")
     # Encoder: two conv-BN-ReLU per level, then max-pooling halves the size.
-    down1 = conv_bn_act(conv_bn_act(inputs, w1, bn_momentum), w1, bn_momentum)
+    down1 = conv_bn_act(conv_bn_act(x, w1, bn_momentum), w1, bn_momentum)
     x = layers.MaxPooling2D()(down1)  # 1/2 size
     down2 = conv_bn_act(conv_bn_act(x, w2, bn_momentum), w2, bn_momentum)
     x = layers.MaxPooling2D()(down2)  # 1/4 size
@@ -35,8 +35,13 @@ def unet_model(input_shape, widths, output="ab", bn_momentum=0.9, name="unet") -
     x = layers.Conv2DTranspose(w2, 2, strides=2, padding="same")(bottleneck)  # 1/2 size
     x = conv_bn_act(layers.Concatenate()([x, down2]), w2, bn_momentum)
     x = layers.Conv2DTranspose(w1, 2, strides=2, padding="same")(x)  # full size
-    x = conv_bn_act(layers.Concatenate()([x, down1]), w1, bn_momentum)
-    return keras.Model(inputs, output_head(x, output), name=name)
+    return conv_bn_act(layers.Concatenate()([x, down1]), w1, bn_momentum)
+
+
+def unet_model(input_shape, widths, output="ab", bn_momentum=0.9, name="unet") -> keras.Model:
+    """The U-Net (``unet_layers``) from L* / 100 to ``output``, inputs divisible by 4."""
+    inputs = keras.Input(input_shape, name="L")
+    return keras.Model(inputs, output_head(unet_layers(inputs, widths, bn_momentum), output), name=name)
 
 
 def unet_arguments(preset="tiny", **options) -> dict:
