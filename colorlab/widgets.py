@@ -86,7 +86,7 @@ class LabExplorer(_StaticPicture, widgets.VBox):
         strip = np.ones((70, 4 * 110 + 3 * 12, 3), np.float32)
         for i, rgb in enumerate(swatches):
             strip[:, i * 122:i * 122 + 110] = rgb
-        return _png(strip, side=70)
+        return _image_bytes(strip, side=70)
 
     def update(self, change=None):
         """Redraw the swatches for the sliders' current values."""
@@ -295,9 +295,9 @@ def _error_html(error: Exception) -> str:
     return f'<span style="color:#b00"><b>{type(error).__name__}</b>: {html.escape(str(error))}</span>'
 
 
-def _png(image, side: int = 160, format: str = "PNG") -> bytes:
-    """PNG bytes of an RGB image in [0, 1], enlarged without smoothing to ``side`` pixels high;
-    ``format="JPEG"`` for photographs (a fifth of the bytes, kept in every stored notebook)."""
+def _image_bytes(image, side: int = 160, format: str = "PNG") -> bytes:
+    """PNG (or, for photographs, ``format="JPEG"``: a fifth of the bytes in a stored notebook) of an
+    RGB image in [0, 1], enlarged without smoothing to ``side`` pixels high."""
     from PIL import Image
 
     picture = Image.fromarray(np.round(255 * np.clip(image, 0, 1)).astype(np.uint8))
@@ -379,7 +379,7 @@ class RealOrFake(widgets.VBox):
         if done:
             return self._report()
         left, right = self.pair(len(self.fooled))
-        self.left.value, self.right.value = _png(left, self.side), _png(right, self.side)
+        self.left.value, self.right.value = _image_bytes(left, self.side), _image_bytes(right, self.side)
         self.status.value = f"Pair {len(self.fooled) + 1} of {len(self.index)}: which one has the real colours?"
 
     def figure(self, per_row: int = 5):
@@ -510,13 +510,12 @@ class PhotoColorizer(widgets.VBox):
         gap = np.ones((height, 8, 3), np.float32)
         padded = [np.pad(p, ((0, height - p.shape[0]), (0, 0), (0, 0)), constant_values=1.0) for p in panels]
         sheet = np.concatenate([x for p in padded for x in (p, gap)][:-1], axis=1)
-        self.picture.value = _png(sheet, side=0, format="JPEG")
+        self.picture.value = _image_bytes(sheet, side=0, format="JPEG")
         h, w = self.photo.shape[:2]
         self.status.value = (f"{w} x {h} pixels: grey input, the model's guess"
                              + (f", the original; CIEDE2000 {de:.2f}" if de is not None else
                                 " (a photo without colour: no original to compare with)")
                              + f"; saturation x{float(self.saturation.value):.1f}.")
-
 
 
 def _with_markers(image: np.ndarray, points, cursor=None, side: int = 320) -> np.ndarray:
@@ -627,7 +626,7 @@ class HintPicker(widgets.VBox):
     def update(self):
         """Colour the image again with the current hints and redraw both pictures."""
         self.colored = self.result()
-        self.result_view.value = _png(_with_markers(self.colored, [], side=self.side), side=1)
+        self.result_view.value = _image_bytes(_with_markers(self.colored, [], side=self.side), side=1)
         self._draw_grey()
         self.undo_button.disabled = self.clear_button.disabled = not self.points
         self.status.value = (f"{len(self.points)} hint(s). " if self.points else "No hints yet: the model's own guess. ") \
@@ -635,7 +634,7 @@ class HintPicker(widgets.VBox):
 
     def _draw_grey(self):
         cursor = (self.row.value, self.col.value)
-        self.grey_view.value = _png(_with_markers(self.grey, self.points, cursor, self.side), side=1)
+        self.grey_view.value = _image_bytes(_with_markers(self.grey, self.points, cursor, self.side), side=1)
 
     def figure(self):
         """Grey image with the hints, the model's colours without hints and with them, and the truth."""
