@@ -28,6 +28,10 @@ from .models.hints import hint_inputs, sample_hints, takes_hints
 INFER_SIDE = 256
 #: How many images ``colorize`` hands the model at a time (bounds its memory).
 INFER_BATCH = 16
+#: A fit of at most this many training steps runs eagerly, without tracing a graph: on 2 CPU
+#: cores tracing a training step takes 4 s (tiny U-Net) to 15 s (the GAN), as long as 8-12 eager
+#: steps, so a short run (a FAST lesson, a quick panel run) ends sooner; a longer one is traced.
+EAGER_STEPS = 8
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -327,6 +331,8 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     used as they are (``batch_size``, ``augment``, ``class_weights`` then do not apply).
 
     Stops after ``epochs`` or ``budget_s`` seconds, whichever comes first (after a whole batch).
+    A run of at most ``EAGER_STEPS`` steps runs eagerly (quicker than tracing it), a longer one
+    as a traced graph; the numbers agree to float32 rounding.
     Compiles the model if it is not compiled yet: Adam at ``learning_rate`` (default 1e-3);
     ``loss`` defaults to mean absolute error for ab/RGB outputs and cross-entropy for
     classifiers. A model compiled already keeps its optimizer and loss: ``learning_rate`` and
@@ -394,20 +400,31 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     start = time.perf_counter()
     multi_worker = strategy is not None and _workers(strategy) > 1  # one worker needs no workaround
     workaround = compat.multi_worker_fit(model, strategy, train_data) if multi_worker else contextlib.nullcontext()
+    eager = strategy is None and not model.run_eagerly and _steps(images, batch_size) * epochs <= EAGER_STEPS
     with warnings.catch_warnings(), workaround, compat.freeing_graphs():
         # A streamed folder has no known length (corrupt and grey files drop out), so Keras finds
         # the end of the first epoch by running out of data and warns about it: expected here.
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+        model.run_eagerly = model.run_eagerly or eager
         try:
             history = model.fit(train_data, validation_data=val_data, epochs=epochs, verbose=verbose,
                                 callbacks=[timer, *extra], shuffle=False)  # the pipeline shuffles
         finally:  # let its training graphs go (a later fit traces them again, in seconds)
             model.train_function = model.test_function = None
+            if eager:
+                model.run_eagerly = False
     result = dict(history.history)
     result["seconds"] = timer.seconds
     result["total_seconds"] = time.perf_counter() - start
     result["stopped_by"] = guard.reason or budget.stopped_by or (stopper.stopped_by if stopper is not None else None)
     return result
+
+
+def _steps(images, batch_size: int) -> float:
+    """Training steps in one epoch over ``images``: infinite for a folder or a dataset (unknown)."""
+    if isinstance(images, (tf.data.Dataset, str, os.PathLike)):
+        return float("inf")
+    return -(-len(images) // batch_size)
 
 
 def _workers(strategy) -> int:
