@@ -32,7 +32,7 @@ def diamonds(scenes, min_pixels: int = 12):
 def model():
     keras.utils.set_random_seed(0)
     net = models.build("hint_unet")
-    train.fit(net, data.toyworld(1024, SIZE, seed=0).images, epochs=EPOCHS, seed=0, learning_rate=3e-3,
+    train.fit(net, data.toyworld(512, SIZE, seed=0).images, epochs=EPOCHS, seed=0, learning_rate=3e-3,
               live=False, verbose=0)
     return net
 
@@ -117,7 +117,9 @@ def test_one_hint_on_a_diamond_gives_it_the_hinted_hue(model):
     for i, mask, _ in found:
         on[i] |= mask
     before, after = metrics.hue_error(plain, TEST.images, on), metrics.hue_error(hinted, TEST.images, on)
-    assert after < 0.85 * before, (before, after)  # about 0.7 after 6 epochs; it falls with more
+    # 0.35, 0.34, 0.37 and 0.31 for seeds 0-3 (6 epochs of 512 scenes). Before the hint gate the
+    # same model gave 0.69, 0.87, 0.88 and 1.01 on 1,024 scenes: some seeds never learned hints.
+    assert after < 0.6 * before, (before, after)
 
 
 def test_a_true_hint_on_the_sky_changes_little(model):

@@ -78,8 +78,9 @@ def drawn(fig):
 
 # name -> skip connections per network (a GAN's generator, then its discriminator).
 # The hint U-Net's third arc carries the spread hints from their pooling layer past the first
-# concatenation, into the input of the first convolution.
-SKIPS = {"unet": [2], "residual_unet": [2], "hint_unet": [3], "pix2pix": [4, 0]}
+# concatenation, into the input of the first convolution; its fourth carries them past the whole
+# U-Net to the gated blend at its output.
+SKIPS = {"unet": [2], "residual_unet": [2], "hint_unet": [4], "pix2pix": [4, 0]}
 
 
 @pytest.mark.parametrize("name", models.names())
