@@ -26,7 +26,7 @@ _SIZES = {
     "01_color_spaces": {"photo_size": (192, 96)},
     "02_data": {"n_scenes": (1000, 200), "augment_to": (505, 505), "per_category": (6, 3)},
     "03_sequential_rgb": {"n_train": (1024, 96), "n_test": (128, 32), "size": (64, 32), "epochs": (7, 1),
-                          "photo_size": (48, 32), "max_photos": (400, 40), "unet_epochs": (8, 1),
+                          "photo_size": (48, 32), "max_photos": (400, 12), "unet_epochs": (8, 1),
                           "guard_s": (900, 60)},
     # Lessons 04 and 05 compare models trained for a number of epochs, so their stored figures
     # reproduce on any machine.
@@ -35,7 +35,7 @@ _SIZES = {
     "08_color_classification": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (12, 1),
                                 "guard_s": (900, 60)},
     "06_sequential_lab": {"n_small": (16, 8), "n_val": (128, 16), "size": (32, 32), "epochs": (10, 1),
-                          "guard_s": (900, 60)},
+                          "max_photos": (None, 20), "guard_s": (900, 60)},  # None: every training photo
     # Lessons 07, 09, 10 and 11 train for a number of epochs, so their stored figures reproduce on any
     # machine; ``guard_s`` only caps a model's training time on a slow one.
     "09_vgg_transformer": {"n_train": (512, 64), "n_test": (64, 16), "size": (64, 32), "epochs": (4, 1),
