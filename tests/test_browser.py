@@ -1,8 +1,8 @@
 """The widgets as a learner meets them: JupyterLab 4 in headless Chromium, driven by Playwright.
 
 The test writes a small notebook into a temporary folder, starts ``jupyter lab`` on 127.0.0.1 with
-a random token, runs the notebook in Chromium and clicks through TrainPanel, LabExplorer and
-RealOrFake, then checks that the browser logged no errors. It needs Debian's ``chromium`` (CI's
+a random token, runs the notebook in Chromium and clicks through TrainPanel, LabExplorer,
+RealOrFake and HintPicker, then checks that the browser logged no errors. It needs Debian's ``chromium`` (CI's
 ``.ci/run`` installs it) and the ``playwright`` package; without them it is skipped.
 """
 
@@ -32,18 +32,21 @@ pytest.importorskip("jupyterlab", reason="no JupyterLab: pip install -e '.[dev]'
 
 SECONDS = 1000  # Playwright counts in milliseconds
 NOTEBOOK = "widgets.ipynb"
-# The last cell is run on its own, while the panel trains.
+# The last two cells are run on their own: AGAIN while the panel trains, POINTS after the hints.
 CELLS = [
     "import numpy as np\n"
-    "from colorlab import color, data\n"
-    "from colorlab.widgets import LabExplorer, RealOrFake, TrainPanel",
+    "from colorlab import color, data, models\n"
+    "from colorlab.widgets import HintPicker, LabExplorer, RealOrFake, TrainPanel",
     "panel = TrainPanel(architecture='sequential_lab', n_images=32, epochs=50, size=32)\npanel",
     "LabExplorer(L=60, a=40, b=0)",
     "truth = data.toyworld(6, 32, seed=2).images\n"
     "RealOrFake(truth, np.asarray(color.to_gray(truth)), n=4, side=64)",
+    # An untrained hint U-Net: a hint still changes its output, which is all the browser needs to see.
+    "picker = HintPicker(models.build('hint_unet'), data.toyworld(1, 32, seed=2).images[0], side=192)\npicker",
     "print(panel.train(), '|', panel.status.value)",
+    "print(picker.points)",
 ]
-TRAIN, EXPLORER, GAME, AGAIN = 1, 2, 3, 4  # cell indices
+TRAIN, EXPLORER, GAME, HINTS, AGAIN, POINTS = range(1, 7)  # cell indices
 
 # Mean |R-G| + |G-B| of an <img>'s decoded pixels: about 0 for a greyscale picture.
 COLORFULNESS_JS = """async img => {
@@ -202,6 +205,38 @@ def test_widgets_work_in_jupyterlab(lab, browser, tmp_path):
         expect(game_status).to_have_text("Pair 4 of 4: which one has the real colours?")
         game.get_by_role("button", name="score so far").click()
         expect(game_status).to_contain_text("Fooled on 1 of 3 pairs: fooled rate 33%")
+
+        # HintPicker: move the cursor, pick a colour, add a hint; the result is coloured again, and
+        # Undo and Clear take hints back.
+        hints = cells.nth(HINTS)
+        hint_status = hints.locator(".widget-html-content")
+        expect(hint_status).to_contain_text("No hints yet")
+        grey, result = hints.locator("img.widget-image").element_handles()
+        undo = hints.get_by_role("button", name="Undo")
+        expect(undo).to_be_disabled()
+        grey_before, result_before = grey.get_attribute("src"), result.get_attribute("src")
+        row_slider = hints.locator(".widget-slider", has=page.locator(".widget-label", has_text=re.compile(r"^row$")))
+        row_slider.locator(".noUi-handle").focus()
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"img => img.src !== {json.dumps(grey_before)}", arg=grey)  # the cursor moved
+        colour_text = hints.locator(".widget-colorpicker input[type='text']")
+        colour_text.fill("#00a0a0")
+        colour_text.press("Tab")  # a text field commits its value when it loses focus
+        add = hints.get_by_role("button", name="Add hint")
+        add.click()
+        expect(hint_status).to_contain_text("1 hint(s).")
+        page.wait_for_function(f"img => img.src !== {json.dumps(result_before)} && ({DRAWN_JS})(img)", arg=result)
+        add.click()
+        expect(hint_status).to_contain_text("2 hint(s).")
+        undo.click()
+        expect(hint_status).to_contain_text("1 hint(s).")
+        cells.nth(POINTS).locator(".cm-content").click()
+        page.keyboard.press("Control+Enter")
+        expect(cells.nth(POINTS).locator(".jp-OutputArea-output")).to_have_text("[(19, 16, '#00a0a0')]")
+        hints.get_by_role("button", name="Clear").click()
+        expect(hint_status).to_contain_text("No hints yet")
+        expect(undo).to_be_disabled()
 
     finally:  # what the learner saw, for a look when something fails
         page.screenshot(path=tmp_path / "jupyterlab.png")
