@@ -33,22 +33,23 @@ from . import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Peak memory one lesson may use (the course's budget; see CONTRIBUTING.md).
-LESSON_MEMORY_BYTES = 1.5e9
+#: Peak memory the hungriest lesson used when measured (lesson 02, 1.72 GB, with the README's
+#: run times). The course's budget is 1.5 GB (CONTRIBUTING.md); four lessons are over it.
+LESSON_MEMORY_BYTES = 1.8e9
 
 #: Each lesson's normal run time in seconds on the reference machine (2 CPU cores), as measured
 #: by ``make budgets`` and printed in the README's course map.
 REFERENCE_RUN_S = {
-    "00_start_here": 63, "01_color_spaces": 14, "02_data": 22, "03_sequential_rgb": 80,
-    "04_simple_cnn": 47, "05_improved_cnn": 77, "06_sequential_lab": 69, "07_unet": 68,
-    "08_color_classification": 91, "09_vgg_transformer": 88, "10_loss_averaging": 177,
-    "11_gan": 162, "12_evaluation": 77, "13_scaling_up": 71, "14_your_own_photos": 192,
-    "15_colour_hints": 126,
+    "00_start_here": 92, "01_color_spaces": 20, "02_data": 48, "03_sequential_rgb": 383,
+    "04_simple_cnn": 148, "05_improved_cnn": 157, "06_sequential_lab": 271, "07_unet": 302,
+    "08_color_classification": 168, "09_vgg_transformer": 336, "10_loss_averaging": 333,
+    "11_gan": 411, "12_evaluation": 84, "13_scaling_up": 90, "14_your_own_photos": 96,
+    "15_colour_hints": 78,
 }
 
 #: ``training_step_s()`` on the reference machine, by ``python -m colorlab.preflight --step-time``
-#: (three runs: 0.055, 0.056 and 0.061 s).
-REFERENCE_STEP_S = 0.056
+#: (three runs on the idle machine that timed the lessons: 0.048, 0.048 and 0.063 s).
+REFERENCE_STEP_S = 0.048
 
 #: A lesson predicted to take longer than this is too slow to teach in normal mode.
 SLOW_LESSON_S = 600
@@ -169,7 +170,7 @@ def memory_limit(cgroup: Path = Path("/sys/fs/cgroup")) -> tuple[int, str]:
 
 
 def memory(cgroup: Path = Path("/sys/fs/cgroup")) -> Check:
-    """The memory limit against the 1.5 GB one lesson may take at its peak."""
+    """The memory limit against the most one lesson was measured to take at its peak."""
     limit, source = memory_limit(cgroup)
     ok = limit >= LESSON_MEMORY_BYTES
     return Check("memory", ok, f"{limit / 1e9:.1f} GB, {source}; a lesson needs up to {LESSON_MEMORY_BYTES / 1e9:.1f} GB",
