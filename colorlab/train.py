@@ -405,7 +405,8 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
         # A streamed folder has no known length (corrupt and grey files drop out), so Keras finds
         # the end of the first epoch by running out of data and warns about it: expected here.
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
-        model.run_eagerly = model.run_eagerly or eager
+        if eager:
+            model.run_eagerly = True
         try:
             history = model.fit(train_data, validation_data=val_data, epochs=epochs, verbose=verbose,
                                 callbacks=[timer, *extra], shuffle=False)  # the pipeline shuffles
