@@ -142,18 +142,20 @@ def fit_to_gamut(lab, steps=12):
     lab = _check_channels(lab, "fit_to_gamut")
     lab = tf.concat([tf.clip_by_value(lab[..., :1], 0.0, 100.0), lab[..., 1:]], axis=-1)
 
-    def fits(scale):
-        rgb = _lab_to_unclipped_rgb(tf.concat([lab[..., :1], lab[..., 1:] * scale], axis=-1))
+    def fits(pixels, scale):
+        rgb = _lab_to_unclipped_rgb(tf.concat([pixels[:, :1], pixels[:, 1:] * scale], axis=-1))
         return tf.reduce_all((rgb >= -1e-4) & (rgb <= 1 + 1e-4), axis=-1, keepdims=True)
 
-    low, high = tf.zeros_like(lab[..., :1]), tf.ones_like(lab[..., :1])
-    high_fits = fits(high)
+    flat = tf.reshape(lab, (-1, 3))
+    outside = tf.where(~fits(flat, 1.0)[:, 0])  # only these pixels are bisected (most fit as they are)
+    pixels = tf.gather_nd(flat, outside)
+    low, high = tf.zeros_like(pixels[:, :1]), tf.ones_like(pixels[:, :1])
     for _ in range(steps):
         middle = (low + high) / 2
-        ok = fits(middle)
+        ok = fits(pixels, middle)
         low, high = tf.where(ok, middle, low), tf.where(ok, high, middle)
-    scale = tf.where(high_fits, 1.0, low)
-    return tf.concat([lab[..., :1], lab[..., 1:] * scale], axis=-1)
+    shrunk = tf.concat([pixels[:, :1], pixels[:, 1:] * low], axis=-1)
+    return tf.reshape(tf.tensor_scatter_nd_update(flat, outside, shrunk), tf.shape(lab))
 
 
 def _lab_to_unclipped_rgb(lab):

@@ -26,8 +26,9 @@ from .models.hints import hint_inputs, sample_hints, takes_hints
 
 #: Where ``colorize`` runs models whose input size is free: the longer side, at most.
 INFER_SIDE = 256
-#: How many images ``colorize`` hands the model at a time (bounds its memory).
-INFER_BATCH = 16
+#: How many pixels ``colorize`` hands the model at a time (bounds its memory): 16 images of
+#: 256 x 256, or hundreds of small patches in one call.
+INFER_PIXELS = 16 * 256 * 256
 #: A fit of at most this many training steps runs eagerly, without tracing a graph: on 2 CPU
 #: cores tracing a training step takes 4 s (tiny U-Net) to 15 s (the GAN), as long as 8-12 eager
 #: steps, so a short run (a FAST lesson, a quick panel run) ends sooner; a longer one is traced.
@@ -485,7 +486,7 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE, hints=None) -> 
     classes decoded at the model's temperature once their probabilities are upsampled to that
     input size) is upsampled to full size, recombined with the full-resolution L* of the input,
     and shrunk into the sRGB gamut where needed. Runs the model with ``training=False``,
-    ``INFER_BATCH`` images at a time (a frozen VGG16's activations for a whole test set would take
+    ``INFER_PIXELS`` pixels at a time (a frozen VGG16's activations for a whole test set would take
     gigabytes). ``images``: (H, W, 3) or (N, H, W, 3) RGB, or (H, W) grey.
 
     ``hints``, for a model that takes them (lesson 15): for one image, a list of points
@@ -508,7 +509,8 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE, hints=None) -> 
         x += hint_inputs([hints] if single and hints is not None else hints, len(batch), height, width, work)
     elif hints is not None:
         raise ValueError(f"{model.name} takes no colour hints; build one that does (\"hint_unet\")")
-    parts = [[t[i:i + INFER_BATCH] for t in x] for i in range(0, len(batch), INFER_BATCH)]
+    step = max(1, INFER_PIXELS // (work[0] * work[1]))
+    parts = [[t[i:i + step] for t in x] for i in range(0, len(batch), step)]
     y = np.concatenate([model(part if len(part) > 1 else part[0], training=False).numpy() for part in parts])
     kind = predicts(model)
     if kind == "ab":

@@ -261,9 +261,10 @@ def test_colorize_handles_fixed_size_models_batches_grey_and_uint8():
     assert difference.mean() < 1 / 255 and np.mean(difference.max(-1) < 0.02) > 0.99
 
 
-def test_colorize_runs_large_batches_in_chunks_that_keep_each_image_its_own_colours():
+def test_colorize_runs_large_batches_in_chunks_that_keep_each_image_its_own_colours(monkeypatch):
+    monkeypatch.setattr(train, "INFER_PIXELS", 4 * 32**2)  # four scenes at a time
     model = models.build("unet")
-    scenes = data.toyworld(train.INFER_BATCH + 5, size=32, seed=4).images
+    scenes = data.toyworld(9, size=32, seed=4).images
     together = train.colorize(model, scenes)
     np.testing.assert_allclose(together[-1], train.colorize(model, scenes[-1]), atol=1e-4)
     np.testing.assert_allclose(together[3], train.colorize(model, scenes[3]), atol=1e-4)
