@@ -240,6 +240,15 @@ def _scaled_pixels(photo: Photo, longer_side: int) -> np.ndarray:
     return pixels
 
 
+def _as_floats(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels as float32 in [0, 1], divided in place (float input is returned as it is)."""
+    if pixels.dtype != np.uint8:
+        return pixels
+    floats = pixels.astype(np.float32)
+    floats /= 255.0
+    return floats
+
+
 def photos(size: int = 64, split: str | None = None, longer_side: int | None = None, stride: int | None = None,
            names=None, seed: int = 0, categories=None, source: str | None = None, whole: bool = False,
            max_photos: int | None = 400) -> Patches:
@@ -263,13 +272,14 @@ def photos(size: int = 64, split: str | None = None, longer_side: int | None = N
             raise KeyError(f"no photo named {sorted(missing)} in this source and split")
     images, sources, kinds = [], [], []
     for photo in chosen:
-        pixels = _scaled_pixels(photo, longer_side or 4 * size).astype(np.float32) / 255.0
-        cut = fit_to(pixels, size)[None] if whole else cut_patches(pixels, size, stride or size)
-        cut = cut[~is_grey(cut)]
+        pixels = _scaled_pixels(photo, longer_side or 4 * size)
+        # Patches stay uint8 until all are cut (a quarter of the memory); whole photos are resized.
+        cut = fit_to(_as_floats(pixels), size)[None] if whole else cut_patches(pixels, size, stride or size)
+        cut = cut[~is_grey(_as_floats(cut))]
         images.append(cut)
         sources += [photo.name] * len(cut)
         kinds += [photo.category] * len(cut)
-    images = np.concatenate(images) if images else np.zeros((0, size, size, 3), np.float32)
+    images = _as_floats(np.concatenate(images)) if images else np.zeros((0, size, size, 3), np.float32)
     return Patches(images, np.asarray(sources, dtype=str), np.asarray(kinds, dtype=str))
 
 
