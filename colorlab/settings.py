@@ -49,8 +49,8 @@ _SIZES = {
                       "epochs": (2, 1), "n_train": (512, 64), "worker_timeout_s": (300, 300),
                       "start_workers": (True, False),  # FAST: the tests start them (test_distribute.py)
                       "seed_models": (("sequential_rgb", "unet", "sequential_lab"), ("sequential_rgb",))},
-    "07_unet": {"n_train": (512, 96), "n_test": (128, 32), "size": (48, 32), "epochs": (5, 1),
-                "guard_s": (300, 20), "large": (192, 64), "photo_size": (32, 32), "photo_epochs": (12, 1),
+    "07_unet": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (5, 1),
+                "guard_s": (300, 20), "large": (128, 64), "photo_size": (32, 32), "photo_epochs": (10, 1),
                 "max_photos": (400, 6)},
     "12_evaluation": {"n_train": (768, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
                       "guard_s": (300, 20)},
