@@ -38,13 +38,13 @@ _SIZES = {
                           "max_photos": (75, 20), "guard_s": (900, 60)},
     # Lessons 07, 09, 10 and 11 train for a number of epochs, so their stored figures reproduce on any
     # machine; ``guard_s`` only caps a model's training time on a slow one.
-    "09_vgg_transformer": {"n_train": (256, 64), "n_test": (64, 16), "size": (64, 32), "epochs": (3, 1),
+    "09_vgg_transformer": {"n_train": (512, 64), "n_test": (64, 16), "size": (64, 32), "epochs": (4, 1),
                            "guard_s": (600, 6)},
-    "10_loss_averaging": {"n_train": (512, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (10, 1),
-                          "gan_epochs": (12, 1), "photo_epochs": (8, 1), "max_photos": (200, 14),
+    "10_loss_averaging": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (10, 1),
+                          "gan_epochs": (12, 1), "photo_epochs": (8, 1), "max_photos": (400, 14),
                           "guard_s": (300, 20)},
-    "11_gan": {"n_train": (512, 96), "n_test": (128, 32), "size": (32, 32), "gan_epochs": (12, 1),
-               "photo_epochs": (6, 1), "max_photos": (100, 14), "failure_budget_s": (30, 3), "guard_s": (300, 20)},
+    "11_gan": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "gan_epochs": (12, 1),
+               "photo_epochs": (6, 1), "max_photos": (200, 14), "failure_budget_s": (30, 3), "guard_s": (300, 20)},
     "13_scaling_up": {"file_size": (96, 64), "n_files": (256, 64), "n_photos": (32, 8), "size": (64, 32), "batches": (20, 4),
                       "epochs": (2, 1), "n_train": (512, 64), "worker_timeout_s": (300, 300),
                       "start_workers": (True, False),  # FAST: the tests start them (test_distribute.py)
