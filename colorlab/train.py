@@ -26,9 +26,9 @@ from .models.hints import hint_inputs, sample_hints, takes_hints
 
 #: Where ``colorize`` runs models whose input size is free: the longer side, at most.
 INFER_SIDE = 256
-#: How many pixels ``colorize`` hands the model at a time (bounds its memory): two images of
-#: 256 x 256, or 128 patches of 32 x 32.
-INFER_PIXELS = 2 * 256 * 256
+#: How many pixels ``colorize`` hands the model at a time (bounds its memory): one image of
+#: 256 x 256, or 64 patches of 32 x 32.
+INFER_PIXELS = 256 * 256
 #: A fit of at most this many training steps runs eagerly, without tracing a graph: on 2 CPU
 #: cores tracing a training step takes 4 s (tiny U-Net) to 15 s (the GAN), as long as 8-12 eager
 #: steps, so a short run (a FAST lesson, a quick panel run) ends sooner; a longer one is traced.
