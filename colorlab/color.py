@@ -91,9 +91,13 @@ def _tensor_io(fn):
 
 
 def _as_float_array(x) -> np.ndarray:
+    """``x`` as floats: integers scaled to [0, 1] as float32 (divided in place: one copy, not two),
+    float64 kept, other floats as float32."""
     x = np.asarray(x)
     if np.issubdtype(x.dtype, np.integer):
-        return x.astype(np.float32) / np.iinfo(x.dtype).max
+        floats = x.astype(np.float32)
+        floats /= np.iinfo(x.dtype).max
+        return floats
     if x.dtype == np.float64:
         return x
     return x.astype(np.float32)

@@ -240,15 +240,6 @@ def _scaled_pixels(photo: Photo, longer_side: int) -> np.ndarray:
     return pixels
 
 
-def _as_floats(pixels: np.ndarray) -> np.ndarray:
-    """uint8 pixels as float32 in [0, 1], divided in place (float input is returned as it is)."""
-    if pixels.dtype != np.uint8:
-        return pixels
-    floats = pixels.astype(np.float32)
-    floats /= 255.0
-    return floats
-
-
 def photos(size: int = 64, split: str | None = None, longer_side: int | None = None, stride: int | None = None,
            names=None, seed: int = 0, categories=None, source: str | None = None, whole: bool = False,
            max_photos: int | None = 400) -> Patches:
@@ -261,6 +252,7 @@ def photos(size: int = 64, split: str | None = None, longer_side: int | None = N
     (``is_grey``) are dropped. ``split``, ``categories``, ``seed`` and ``max_photos`` choose the
     photos as ``photo_set`` does; ``names`` keeps only photos of those names.
     """
+    from ..color import _as_float_array as floats
     from .pipeline import cut_patches, fit_to, is_grey
 
     chosen = photo_set(split, categories, source, seed, max_photos)
@@ -274,12 +266,12 @@ def photos(size: int = 64, split: str | None = None, longer_side: int | None = N
     for photo in chosen:
         pixels = _scaled_pixels(photo, longer_side or 4 * size)
         # Patches stay uint8 until all are cut (a quarter of the memory); whole photos are resized.
-        cut = fit_to(_as_floats(pixels), size)[None] if whole else cut_patches(pixels, size, stride or size)
-        cut = cut[~is_grey(_as_floats(cut))]
+        cut = fit_to(floats(pixels), size)[None] if whole else cut_patches(pixels, size, stride or size)
+        cut = cut[~is_grey(floats(cut))]
         images.append(cut)
         sources += [photo.name] * len(cut)
         kinds += [photo.category] * len(cut)
-    images = _as_floats(np.concatenate(images)) if images else np.zeros((0, size, size, 3), np.float32)
+    images = floats(np.concatenate(images)) if images else np.zeros((0, size, size, 3), np.float32)
     return Patches(images, np.asarray(sources, dtype=str), np.asarray(kinds, dtype=str))
 
 
