@@ -2,6 +2,8 @@
 #   make lab     set up .venv (first time only) and open the course in JupyterLab
 #   make test    set up .venv (first time only) and run every test, lessons included (FAST mode)
 #   make course  re-execute every lesson in normal mode and store its outputs
+#   make shipped train the lesson runs colorlab ships (train.fit_or_load, lessons 09-11) and write
+#                their weights into colorlab/models/weights/; then `make course`
 #   make budgets time every lesson (normal and FAST) and measure its peak memory
 #   make bench   every architecture's tiny preset (speed, GFLOP/s, quality after 60 s) and seed
 #                presets' speed; loss averaging (lesson 10's table); input pipeline and scaling
@@ -18,7 +20,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.colorlab-installed
 
-.PHONY: lab test course budgets bench clean test-ipywidgets7 practice
+.PHONY: lab test course shipped budgets bench clean test-ipywidgets7 practice
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "colorlab needs Python 3.10, 3.11 or 3.12 on PATH"; exit 1; }
@@ -43,6 +45,11 @@ test: $(STAMP)
 course: $(STAMP)
 	COLORLAB_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=900 lessons/[0-9]*.ipynb
+
+# Run in full, outputs not kept: `make course` then stores the lessons loading what this wrote.
+shipped: $(STAMP)
+	COLORLAB_FAST=0 COLORLAB_SHIPPED=make $(BIN)/jupyter nbconvert --to notebook --execute --stdout \
+		--ExecutePreprocessor.timeout=900 $(shell grep -l fit_or_load lessons/[0-9]*.ipynb) > /dev/null
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/architectures.py --original-presets

@@ -20,6 +20,11 @@ FAST = os.environ.get("COLORLAB_FAST", "0").strip().lower() not in ("", "0", "fa
 #: (the library photos), a folder, or a dataset ``data.fetch`` knows (e.g. "imagenette160", "lfw").
 PHOTO_SOURCE = os.environ.get("COLORLAB_PHOTOS", "").strip() or "shipped"
 
+#: What ``train.fit_or_load`` does with the weights colorlab ships for the lessons' long training
+#: runs: "use" them when this very run made them (else train here), "retrain" (always train
+#: here), or "make" (train here and write them into the package: maintainers, ``make shipped``).
+SHIPPED = os.environ.get("COLORLAB_SHIPPED", "").strip().lower() or "use"
+
 # name -> {setting: (normal value, FAST value)}
 _SIZES = {
     "00_start_here": {"n_train": (1024, 128), "n_test": (128, 32), "size": (64, 32), "epochs": (5, 1)},
@@ -37,14 +42,15 @@ _SIZES = {
     "06_sequential_lab": {"n_small": (16, 8), "n_val": (128, 16), "size": (32, 32), "epochs": (10, 1),
                           "max_photos": (75, 20), "guard_s": (900, 60)},
     # Lessons 07, 09, 10 and 11 train for a number of epochs, so their stored figures reproduce on any
-    # machine; ``guard_s`` only caps a model's training time on a slow one.
-    "09_vgg_transformer": {"n_train": (512, 64), "n_test": (64, 16), "size": (64, 32), "epochs": (4, 1),
+    # machine; ``guard_s`` only caps a model's training time on a slow one. colorlab ships the
+    # training runs of 09-11 (``train.fit_or_load``), so FAST mode keeps their sizes and loads them too.
+    "09_vgg_transformer": {"n_train": (512, 512), "n_test": (64, 16), "size": (64, 64), "epochs": (4, 4),
                            "guard_s": (600, 6)},
-    "10_loss_averaging": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (10, 1),
-                          "gan_epochs": (12, 1), "photo_epochs": (8, 1), "max_photos": (400, 14),
+    "10_loss_averaging": {"n_train": (1024, 1024), "n_test": (128, 32), "size": (32, 32), "epochs": (10, 10),
+                          "gan_epochs": (12, 12), "photo_epochs": (8, 8), "max_photos": (400, 400),
                           "guard_s": (300, 20)},
-    "11_gan": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "gan_epochs": (12, 1),
-               "photo_epochs": (6, 1), "max_photos": (200, 14), "failure_budget_s": (30, 3), "guard_s": (300, 20)},
+    "11_gan": {"n_train": (1024, 1024), "n_test": (128, 32), "size": (32, 32), "gan_epochs": (12, 12),
+               "photo_epochs": (6, 6), "max_photos": (200, 200), "failure_budget_s": (30, 3), "guard_s": (300, 20)},
     "13_scaling_up": {"file_size": (96, 64), "n_files": (256, 64), "n_photos": (32, 8), "size": (64, 32), "batches": (20, 4),
                       "epochs": (2, 1), "n_train": (512, 64), "worker_timeout_s": (300, 300),
                       "start_workers": (True, False),  # FAST: the tests start them (test_distribute.py)

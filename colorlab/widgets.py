@@ -139,9 +139,11 @@ class RunSettings:
     budget_s: float | None
 
 
-def _built_reproducibly(architecture: str, seed: int = 0) -> keras.Model:
+def _built_reproducibly(architecture: str, size: int, seed: int = 0) -> keras.Model:
     """``models.build(architecture)`` with the same starting weights every time, leaving the
-    notebook's own random generators as they were.
+    notebook's own random generators as they were. An architecture whose preset fixes its input
+    size (the VGG model's 64 x 64) is built for ``size`` x ``size`` pictures instead, so that the
+    run trains at the size asked for, not on pictures enlarged to the preset's.
 
     Keras draws the seed of each unseeded initializer from Python's global ``random``, so it is
     seeded for the build and its earlier state put back after (NumPy's and TensorFlow's global
@@ -151,8 +153,9 @@ def _built_reproducibly(architecture: str, seed: int = 0) -> keras.Model:
     """
     state = random.getstate()
     random.seed(seed)
+    fixed = None not in models.input_shape(architecture)[:2]
     try:
-        return models.build(architecture)
+        return models.build(architecture, **({"input_shape": (size, size, 1)} if fixed else {}))
     finally:
         random.setstate(state)
 
@@ -240,7 +243,7 @@ class TrainPanel(_StaticPicture, widgets.VBox):
         self.train_button.disabled, self.stop_button.disabled = True, False
         self.status.value = f"Preparing {settings.architecture} on {settings.n_images} images..."
         try:
-            self.model = model = _built_reproducibly(settings.architecture)
+            self.model = model = _built_reproducibly(settings.architecture, settings.size)
         except Exception as error:
             self._finish(_error_html(error))
             return False

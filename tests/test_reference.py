@@ -1,4 +1,5 @@
 import hashlib
+import json
 import shutil
 
 import numpy as np
@@ -50,10 +51,10 @@ def test_held_out_colorfulness_ratio_meets_the_bar(held_out):
 def test_missing_or_altered_weights_are_refused(tmp_path, monkeypatch):
     copy = tmp_path / "reference.keras"
     monkeypatch.setitem(reference.TRAINED, "reference", copy)
-    with pytest.raises(FileNotFoundError, match="weights of the 'reference' model are missing"):
+    shutil.copy(reference.RECORD, copy.with_suffix(".json"))
+    with pytest.raises(FileNotFoundError, match="weights missing"):
         load("reference")
     shutil.copy(reference.WEIGHTS, copy)
-    shutil.copy(reference.RECORD, copy.with_suffix(".json"))
     assert load("reference").count_params() > 0
     with open(copy, "ab") as f:
         f.write(b"\0")
@@ -64,3 +65,15 @@ def test_missing_or_altered_weights_are_refused(tmp_path, monkeypatch):
 def test_unknown_model_name():
     with pytest.raises(KeyError, match="no trained model 'vivid'"):
         load("vivid")
+
+
+def test_the_lessons_shipped_runs_match_their_records():
+    """The weights of the lesson runs colorlab ships (``train.fit_or_load``, lessons 09-11)."""
+    records = sorted(train.SHIPPED_DIR.glob("*/*.json"))
+    assert {path.parent.name for path in records} == {"09_vgg_transformer", "10_loss_averaging", "11_gan"}
+    for path in records:
+        record = json.loads(path.read_text())
+        weights = path.with_suffix(".npz")
+        assert hashlib.sha256(weights.read_bytes()).hexdigest() == record["weights_sha256"], path
+        assert record["command"] == train.SHIPPED_COMMAND and record["history"]["stopped_by"] is None, path
+    assert sum(path.with_suffix(".npz").stat().st_size for path in records) < 10e6

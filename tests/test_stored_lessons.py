@@ -28,5 +28,8 @@ def test_a_stored_lesson_ran_in_full_in_normal_mode_with_every_claim_holding(pat
         assert not errors, f"{path.name}: code cell {i} stored an error: {errors[0]['ename']}: {errors[0]['evalue']}"
         text = outputs_text(cell)
         assert "✗" not in text, f"{path.name}: code cell {i} stored a failed claim: {text[text.index('✗'):][:200]}"
+        assert "colorlab: training '" not in text, (f"{path.name}: code cell {i} trained a run that colorlab should ship: "
+                                                    f"{text[text.index('colorlab: training'):][:200]} (run `make shipped`, "
+                                                    "then store the lesson again)")
     environment = [outputs_text(c) for c in cells if "check_environment()" in "".join(c["source"])]
     assert all("normal mode" in text for text in environment), f"{path.name}: not stored from a normal-mode run"

@@ -418,3 +418,57 @@ def test_fit_leaves_global_random_generators_alone_unless_given_a_seed():
     after_fit = draws()
     keras.utils.set_random_seed(7)
     assert after_fit == draws()  # reseeded with 7 at the start of the run
+
+
+def shipped_run(name, seed=0, frozen=False, **fit_settings):
+    """``fit_or_load`` on small_model (its first convolution frozen, if asked), seeded."""
+    keras.utils.set_random_seed(seed)
+    model = small_model()
+    model.layers[0].trainable = not frozen
+    settings = {"epochs": 2, "learning_rate": 2e-3, "live": False, "verbose": 0} | fit_settings
+    return model, train.fit_or_load(name, model, SCENES.images[:64], HELD_OUT.images[:16], **settings)
+
+
+@pytest.fixture
+def ship_to(tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "SHIPPED_DIR", tmp_path)
+    return lambda mode: monkeypatch.setattr(train.settings, "SHIPPED", mode)
+
+
+def test_a_shipped_run_loads_only_for_the_very_same_recipe(ship_to, tmp_path, monkeypatch, capsys):
+    ship_to("make")
+    made, made_history = shipped_run("lesson/run", frozen=True)
+    assert sorted(p.name for p in (tmp_path / "lesson").iterdir()) == ["run.json", "run.npz"]  # nothing half-written
+    with np.load(tmp_path / "lesson" / "run.npz") as stored:  # the frozen convolution is not stored
+        assert len(stored.files) == len(made.weights) - 2
+    ship_to("use")
+    fits = []
+    real_fit = train.fit
+    monkeypatch.setattr(train, "fit", lambda *args, **kwargs: fits.append(1) or real_fit(*args, **kwargs))
+    loaded, history = shipped_run("lesson/run", frozen=True, budget_s=60)  # a time guard is not part of the recipe
+    assert not fits and history["shipped"] == "lesson/run.npz" and history["loss"] == made_history["loss"]
+    for a, b in zip(weights_of(made), weights_of(loaded)):
+        np.testing.assert_array_equal(a, b)
+    assert "is the run shipped with colorlab, loaded (2 epochs" in capsys.readouterr().out
+    for changed, reason in (({"epochs": 1}, "epochs"), ({"seed": 1}, "initial_weights"),
+                            ({"frozen": False}, "trainable_parameters"), ({"learning_rate": 1e-3}, "learning_rate")):
+        _, history = shipped_run("lesson/run", **{"frozen": True, **changed})
+        assert history["shipped"] is None and len(fits) == 1, changed
+        assert f"this run differs from the shipped one in {reason}" in capsys.readouterr().out
+        fits.clear()
+    ship_to("retrain")
+    _, history = shipped_run("lesson/run", frozen=True)
+    assert history["shipped"] is None and fits == [1]
+
+
+def test_altered_shipped_weights_and_a_bad_mode_are_refused(ship_to, tmp_path):
+    ship_to("make")
+    shipped_run("lesson/run", epochs=1)
+    ship_to("use")
+    with open(tmp_path / "lesson" / "run.npz", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ValueError, match="does not match its record"):
+        shipped_run("lesson/run", epochs=1)
+    ship_to("sometimes")
+    with pytest.raises(ValueError, match="COLORLAB_SHIPPED must be 'use', 'retrain' or 'make', not 'sometimes'"):
+        shipped_run("lesson/run", epochs=1)

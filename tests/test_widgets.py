@@ -110,6 +110,16 @@ def test_train_panel_offers_every_architecture_and_classifiers_train(small_panel
     assert panel.history["loss"][-1] < panel.history["loss"][0]
 
 
+def test_the_panel_builds_a_fixed_size_model_at_the_size_it_trains_at():
+    """The VGG model's preset is 64 x 64; a 32-pixel panel run trains it on 32-pixel pictures,
+    not on pictures enlarged to 64. Models of any input size stay so."""
+    from colorlab import models, widgets
+
+    assert models.input_shape("vgg_transformer")[:2] == (64, 64)
+    assert widgets._built_reproducibly("vgg_transformer", 32).input_shape == (None, 32, 32, 1)
+    assert widgets._built_reproducibly("unet", 32).input_shape == (None, None, None, 1)
+
+
 def test_train_during_a_run_is_refused_and_stop_still_reaches_the_run(small_panel):
     panel = small_panel(architecture="simple_cnn", epochs=50)
     assert panel.train() is True and panel.training

@@ -13,9 +13,9 @@ calls and the call that builds a preset, runnable as it stands.
 Introduced in lesson 00; lessons 03-09 walk through the architectures.
 """
 
-from .registry import available, build, code, layer_table, names, predicts, register, show_code
+from .registry import available, build, code, input_shape, layer_table, names, predicts, register, show_code
 from .reference import load
 from . import classifiers, cnn, pix2pix, residual_unet, unet, vgg_transformer  # noqa: F401  (importing a module registers its architectures)
 from . import hints  # noqa: F401  (user-guided colorization, lesson 15)
 
-__all__ = ["available", "build", "code", "layer_table", "load", "names", "predicts", "register", "show_code"]
+__all__ = ["available", "build", "code", "input_shape", "layer_table", "load", "names", "predicts", "register", "show_code"]

@@ -1,7 +1,8 @@
 """The reference colorizer: a model trained on the course's real photographs, shipped with the
 package (``weights/reference.keras``) beside its record (``weights/reference.json``: the command
 that trained it, its data, time, machine, held-out figures and the weights' sha256).
-``benchmarks/train_reference.py`` makes both. Lesson 14.
+``benchmarks/train_reference.py`` makes both. Lesson 14. ``verify`` also checks the weights of
+the lesson runs colorlab ships (``train.fit_or_load``).
 """
 
 from __future__ import annotations
@@ -32,17 +33,21 @@ def load(name: str = "reference") -> keras.Model:
     """Trained model ``name``, read from the package offline, after checking its file's sha256
     against its record (a missing or altered file is a clear error, never a silently other model)."""
     path = _weights(name)
-    if not path.is_file():
-        raise FileNotFoundError(f"the weights of the {name!r} model are missing: {path} (reinstall colorlab, or "
-                                "run benchmarks/train_reference.py to make them)")
-    expected = record(name)["weights_sha256"]
-    found = hashlib.sha256(path.read_bytes()).hexdigest()
-    if found != expected:
-        raise ValueError(f"{path} does not match its record: sha256 {found[:12]}..., recorded {expected[:12]}... "
-                         "(a partial download or a changed file; reinstall colorlab or retrain)")
+    verify(path, record(name)["weights_sha256"], remake="run benchmarks/train_reference.py")
     from . import classifiers  # noqa: F401  (registers PaletteSoftmax for loading)
 
     return keras.models.load_model(path, compile=False)
+
+
+def verify(path: Path, sha256: str, remake: str) -> None:
+    """Refuse weights at ``path`` that are missing or whose sha256 is not the recorded one (a
+    partial copy, a changed file): a clear error, never a silently other model."""
+    if not path.is_file():
+        raise FileNotFoundError(f"weights missing: {path} (reinstall colorlab, or {remake} to make them)")
+    found = hashlib.sha256(path.read_bytes()).hexdigest()
+    if found != sha256:
+        raise ValueError(f"{path} does not match its record: sha256 {found[:12]}..., recorded {sha256[:12]}... "
+                         f"(a partial download or a changed file; reinstall colorlab, or {remake})")
 
 
 def _weights(name: str) -> Path:

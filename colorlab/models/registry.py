@@ -79,6 +79,11 @@ def build(name: str, preset: str = "tiny", **options) -> keras.Model:
     return arch.network(**arch.arguments(preset_name(preset), **options))
 
 
+def input_shape(name: str, preset: str = "tiny") -> tuple:
+    """The input shape architecture ``name`` has at ``preset``; ``None`` for a side of any size."""
+    return _architecture(name).arguments(preset_name(preset))["input_shape"]
+
+
 def _architecture(name: str) -> Architecture:
     if name not in _ARCHITECTURES:
         raise KeyError(f"no architecture {name!r}; available: {', '.join(sorted(_ARCHITECTURES))}")
