@@ -77,7 +77,10 @@ def _selected_lab(pred, true, mask, name: str) -> tuple[np.ndarray, np.ndarray]:
 def mae(pred, true, mask=None) -> float:
     """Mean absolute a*b* error in CIELAB units (mean over a* and b*, then over pixels).
     Introduced in lesson 03 as ``ab_mae``."""
-    p, t = _selected_lab(pred, true, mask, "mae")
+    return _ab_mae(*_selected_lab(pred, true, mask, "mae"))
+
+
+def _ab_mae(p, t) -> float:
     return float(np.abs(p[:, 1:] - t[:, 1:]).mean())
 
 
@@ -88,7 +91,10 @@ ab_mae = mae
 def mse(pred, true, mask=None) -> float:
     """Mean squared a*b* error in CIELAB units squared (mean over a* and b*, then over pixels),
     what an L2 loss on ab / 128 minimises, times 128^2. Lesson 12."""
-    p, t = _selected_lab(pred, true, mask, "mse")
+    return _ab_mse(*_selected_lab(pred, true, mask, "mse"))
+
+
+def _ab_mse(p, t) -> float:
     return float(np.square(p[:, 1:] - t[:, 1:]).mean())
 
 
@@ -115,7 +121,10 @@ def accuracy_curve(pred, true, thresholds=AUC_THRESHOLDS, mask=None) -> np.ndarr
     """Zhang et al. (2016)'s accuracy curve: for each threshold, the share of pixels whose
     Euclidean a*b* distance (not CIEDE2000, to match the paper) is at most it. Its mean over
     the default thresholds 0..150 is the paper's "AuC" (1 for a perfect colorization). Lesson 12."""
-    p, t = _selected_lab(pred, true, mask, "accuracy_curve")
+    return _accuracy_curve(*_selected_lab(pred, true, mask, "accuracy_curve"), thresholds)
+
+
+def _accuracy_curve(p, t, thresholds) -> np.ndarray:
     distance = np.sort(np.hypot(*(p[:, 1:] - t[:, 1:]).T))
     return np.searchsorted(distance, np.asarray(thresholds, float), side="right") / len(distance)
 
@@ -230,12 +239,14 @@ REPORT_LABELS = {
 
 def report(pred, true, mask=None) -> dict[str, float]:
     """All the figures of ``REPORT_LABELS`` for one set of predictions. Lesson 12."""
+    lab = _selected_lab(pred, true, mask, "report")  # converted once for the five CIELAB figures
+    difference = color.delta_e(*lab)
     return {
-        "mae": mae(pred, true, mask),
-        "mse": mse(pred, true, mask),
-        "ciede2000": ciede2000(pred, true, mask),
-        "accuracy": accuracy_within(pred, true, mask=mask),
-        "auc": float(accuracy_curve(pred, true, mask=mask).mean()),
+        "mae": _ab_mae(*lab),
+        "mse": _ab_mse(*lab),
+        "ciede2000": float(difference.mean()),
+        "accuracy": float(np.mean(difference <= ACCURACY_THRESHOLD)),
+        "auc": float(_accuracy_curve(*lab, AUC_THRESHOLDS).mean()),
         "psnr": psnr(pred, true, mask),
         "ssim": ssim(pred, true, mask),
         "colorfulness_ratio": colorfulness_ratio(pred, true, mask),
