@@ -430,7 +430,7 @@ SHIPPED_DIR = reference.WEIGHTS.parent
 #: How a maintainer makes them again after changing a model, the data or ``fit``.
 SHIPPED_COMMAND = "make shipped"
 #: ``fit`` settings that do not change what a run learns, so they are not part of its recipe.
-_NOT_RECIPE = ("budget_s", "live", "verbose", "samples", "callbacks", "stopper")
+_NOT_RECIPE = ("budget_s", "stopper", "live", "samples", "verbose")
 
 
 def fit_or_load(name: str, model: keras.Model, images: np.ndarray, validation: np.ndarray | None = None,
@@ -442,12 +442,14 @@ def fit_or_load(name: str, model: keras.Model, images: np.ndarray, validation: n
     recipe, history, time and machine); weights that training left as they started (a frozen
     encoder's) are not stored, as the recipe fixes them. When the record's recipe is this
     call's (the same layers, trainable parameters and starting weights, the same training and
-    validation images, the same settings, apart from ``budget_s``, ``live`` and ``verbose``),
-    the weights are loaded into ``model`` (not compiled) in a second, and the recorded history
-    comes back with ``history["shipped"]`` naming the file. Otherwise the model trains here, and says why when a shipped run exists.
-    ``settings.SHIPPED`` (``COLORLAB_SHIPPED``) = "retrain" always trains here; "make" trains
-    here and writes the weights and record, atomically (``SHIPPED_COMMAND``). Seed the model
-    before building it, as for a repeatable ``fit``.
+    validation images, the same settings, apart from those that only watch or limit it:
+    ``budget_s``, ``stopper``, ``live``, ``samples``, ``verbose``), the weights are loaded into
+    ``model`` (not compiled) in a second, and the recorded history comes back with
+    ``history["shipped"]`` naming the file. Otherwise the model trains here, and says why when a
+    shipped run exists. ``settings.SHIPPED`` (``COLORLAB_SHIPPED``) = "retrain" always trains
+    here; "make" trains here and writes the weights and record, atomically (``SHIPPED_COMMAND``),
+    refusing a run that stopped before its last epoch. Seed the model before building it, as
+    for a repeatable ``fit``.
     """
     if settings.SHIPPED not in ("use", "retrain", "make"):
         raise ValueError(f"COLORLAB_SHIPPED must be 'use', 'retrain' or 'make', not {settings.SHIPPED!r}")
@@ -472,6 +474,9 @@ def fit_or_load(name: str, model: keras.Model, images: np.ndarray, validation: n
             print(f"colorlab: training {name!r} here: this run differs from the shipped one in {', '.join(differs)}")
     history = fit(model, images, validation, **fit_settings)
     if settings.SHIPPED == "make":
+        if history["stopped_by"]:
+            raise RuntimeError(f"{name!r} stopped before its last epoch ({history['stopped_by']}), so it is not "
+                               "shipped: give it a larger budget_s")
         _ship(model, start, weights, record_path, {"recipe": recipe, "history": history})
     return {**history, "shipped": None}
 

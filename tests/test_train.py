@@ -461,7 +461,7 @@ def test_a_shipped_run_loads_only_for_the_very_same_recipe(ship_to, tmp_path, mo
     assert history["shipped"] is None and fits == [1]
 
 
-def test_altered_shipped_weights_and_a_bad_mode_are_refused(ship_to, tmp_path):
+def test_altered_shipped_weights_a_cut_short_run_and_a_bad_mode_are_refused(ship_to, tmp_path):
     ship_to("make")
     shipped_run("lesson/run", epochs=1)
     ship_to("use")
@@ -469,6 +469,10 @@ def test_altered_shipped_weights_and_a_bad_mode_are_refused(ship_to, tmp_path):
         f.write(b"\0")
     with pytest.raises(ValueError, match="does not match its record"):
         shipped_run("lesson/run", epochs=1)
+    ship_to("make")
+    with pytest.raises(RuntimeError, match="'lesson/cut' stopped before its last epoch .budget., so it is not shipped"):
+        shipped_run("lesson/cut", epochs=50, budget_s=0.5)
+    assert not (tmp_path / "lesson" / "cut.npz").exists()
     ship_to("sometimes")
     with pytest.raises(ValueError, match="COLORLAB_SHIPPED must be 'use', 'retrain' or 'make', not 'sometimes'"):
         shipped_run("lesson/run", epochs=1)
