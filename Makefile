@@ -2,7 +2,7 @@
 #   make lab     set up .venv (first time only) and open the course in JupyterLab
 #   make test    set up .venv (first time only) and run every test, lessons included (FAST mode)
 #   make course  re-execute every lesson in normal mode and store its outputs
-#   make shipped train the lesson runs colorlab ships (train.fit_or_load, lessons 09-11) and write
+#   make shipped train the lesson runs colorlab ships (train.fit_or_load, lessons 07, 09-11) and write
 #                their weights into colorlab/models/weights/; then `make course`
 #   make budgets time every lesson (normal and FAST) and measure its peak memory
 #   make bench   every architecture's tiny preset (speed, GFLOP/s, quality after 60 s) and seed

@@ -43,7 +43,8 @@ _SIZES = {
                           "max_photos": (75, 20), "guard_s": (900, 60)},
     # Lessons 07, 09, 10 and 11 train for a number of epochs, so their stored figures reproduce on any
     # machine; ``guard_s`` only caps a model's training time on a slow one. colorlab ships the
-    # training runs of 09-11 (``train.fit_or_load``), so FAST mode keeps their sizes and loads them too.
+    # toyworld runs of 07 and the training runs of 09-11 (``train.fit_or_load``), so FAST mode keeps
+    # their sizes and loads them too.
     "09_vgg_transformer": {"n_train": (512, 512), "n_test": (64, 16), "size": (64, 64), "epochs": (4, 4),
                            "guard_s": (600, 6)},
     "10_loss_averaging": {"n_train": (1024, 1024), "n_test": (128, 32), "size": (32, 32), "epochs": (10, 10),
@@ -55,7 +56,7 @@ _SIZES = {
                       "epochs": (2, 1), "n_train": (512, 64), "worker_timeout_s": (300, 300),
                       "start_workers": (True, False),  # FAST: the tests start them (test_distribute.py)
                       "seed_models": (("sequential_rgb", "unet", "sequential_lab"), ("sequential_rgb",))},
-    "07_unet": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (5, 1),
+    "07_unet": {"n_train": (1024, 1024), "n_test": (128, 32), "size": (32, 32), "epochs": (5, 5),
                 "guard_s": (300, 20), "large": (128, 64), "photo_size": (32, 32), "photo_epochs": (10, 1),
                 "max_photos": (400, 6)},
     "12_evaluation": {"n_train": (768, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),

@@ -437,7 +437,7 @@ def fit_or_load(name: str, model: keras.Model, images: np.ndarray, validation: n
                 **fit_settings) -> dict:
     """``fit(model, images, validation, **fit_settings)``, or the same run's result shipped with colorlab.
 
-    A few lesson runs take minutes on 2 CPU cores (lessons 09-11). colorlab ships the weights
+    A few lesson runs take minutes on 2 CPU cores (lessons 07 and 09-11). colorlab ships the weights
     they trained, ``SHIPPED_DIR/<name>.npz``, beside a record of the run (``<name>.json``: its
     recipe, history, time and machine); weights that training left as they started (a frozen
     encoder's) are not stored, as the recipe fixes them. When the record's recipe is this

@@ -68,9 +68,9 @@ def test_unknown_model_name():
 
 
 def test_the_lessons_shipped_runs_match_their_records():
-    """The weights of the lesson runs colorlab ships (``train.fit_or_load``, lessons 09-11)."""
+    """The weights of the lesson runs colorlab ships (``train.fit_or_load``, lessons 07 and 09-11)."""
     records = sorted(train.SHIPPED_DIR.glob("*/*.json"))
-    assert {path.parent.name for path in records} == {"09_vgg_transformer", "10_loss_averaging", "11_gan"}
+    assert {path.parent.name for path in records} == {"07_unet", "09_vgg_transformer", "10_loss_averaging", "11_gan"}
     for path in records:
         record = json.loads(path.read_text())
         weights = path.with_suffix(".npz")
