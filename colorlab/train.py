@@ -146,14 +146,22 @@ def save_atomically(model: keras.Model, path, record: dict | None = None) -> Non
     """``model.save(path)`` that never leaves a half-written file at ``path``: written to a
     temporary file beside it and renamed over it. ``record`` (JSON) is stored inside the file,
     as ``RECORD``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.partial.keras")
-    try:
+    def write(partial):
         model.save(partial)
         if record is not None:
             with zipfile.ZipFile(partial, "a") as archive:
                 archive.writestr(RECORD, json.dumps(record))
+
+    _write_atomically(Path(path), write)
+
+
+def _write_atomically(path: Path, write) -> None:
+    """``write(partial)`` a temporary file beside ``path`` (same suffix), then rename it over
+    ``path``: ``path`` is never half-written, and a failed write leaves no temporary file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        write(partial)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -530,23 +538,16 @@ def _plain(value):
 def _ship(model: keras.Model, start: list, weights: Path, record_path: Path, run: dict) -> None:
     """Write the weights of ``model`` that differ from ``start`` and the record of its run beside
     them, each atomically."""
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    partial = weights.with_name(f".{weights.stem}.partial.npz")
     trained = {f"w{i}": value for i, (value, before) in enumerate(zip(model.get_weights(), start))
                if not np.array_equal(value, before)}
-    try:
-        np.savez(partial, **trained)
-        os.replace(partial, weights)
-    finally:
-        partial.unlink(missing_ok=True)
+    _write_atomically(weights, lambda partial: np.savez(partial, **trained))
     record = {**run, "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
               "weights_bytes": weights.stat().st_size, "command": SHIPPED_COMMAND,
               "made": {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
                        "tensorflow": tf.__version__, "keras": keras.__version__}}
-    partial_record = record_path.with_name(f".{record_path.name}.partial")
-    partial_record.write_text(json.dumps(record, indent=1, default=float) + "\n")
-    os.replace(partial_record, record_path)
+    text = json.dumps(record, indent=1, default=float) + "\n"
+    _write_atomically(record_path, lambda partial: partial.write_text(text))
 
 
 def _steps(images, batch_size: int) -> float:
