@@ -477,7 +477,8 @@ def fit_or_load(name: str, model: keras.Model, images: np.ndarray, validation: n
                     model.set_weights([trained.get(f"w{i}", value) for i, value in enumerate(start)])
                 history = record["history"]
                 print(f"colorlab: {name!r} is the run shipped with colorlab, loaded ({len(history['loss'])} epochs, "
-                      f"{history['total_seconds']:.0f} s on the machine that made it; COLORLAB_SHIPPED=retrain trains it here)")
+                      f"{history['total_seconds']:.0f} s on the machine that made it; "
+                      "COLORLAB_SHIPPED=retrain trains it here)")
                 return {**history, "shipped": f"{weights.parent.name}/{weights.name}"}
             print(f"colorlab: training {name!r} here: this run differs from the shipped one in {', '.join(differs)}")
     history = fit(model, images, validation, **fit_settings)
