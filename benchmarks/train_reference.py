@@ -9,14 +9,19 @@ photos, measure it on the test photos, and write its weights and record.
 Approaches (``--approach``):
 
 * ``classifier`` (the default): the ab classifier of lesson 08 with class rebalancing
-  (``--rebalance``: Zhang et al.'s lambda; 1 = none), decoded with the annealed mean at a
-  temperature fitted on the validation photos, stored in its ``PaletteSoftmax``.
+  (``--rebalance``: Zhang et al.'s lambda; 1 = none), decoded with the annealed mean at T = 0.38
+  and a confidence boost (``color.annealed_mean``): colour x gain where the model is sure, fading
+  to grey where it is not; the gain is fitted on the validation photos and stored, with the
+  confidence ramp (the 10th and 50th percentiles of the validation pixels' confidence), in its
+  ``PaletteSoftmax``.
 * ``l1``: the U-Net generator of lesson 11 (four poolings) trained on a*b* with the Huber loss;
   its output is then multiplied by one gain, fitted on the validation photos and baked into the
   model as its last layer (named ``ab``).
 
-The knob (temperature or gain) is fitted on VAL photos only (at ``TUNE_SIDE`` pixels): the lowest
-mean CIEDE2000 among the values whose colourfulness ratio lies in ``TARGET_RATIO``. Test photos
+The knob (a gain) is fitted on VAL photos only (at ``TUNE_SIDE`` pixels), among the values that
+beat the grayscale baseline's mean CIEDE2000 by 2% (``GREY_MARGIN``): the lowest CIEDE2000 among those
+whose colourfulness ratio lies in ``TARGET_RATIO``, or, if none reaches it, the most colourful
+(beating grey comes first: a colourful model that errs more than grey is worse than none). Test photos
 are used once, to report, at full resolution (as loaded, longer side 512) with
 ``train.colorize``. Training patches (``--size`` pixels every ``--stride``, from photos scaled to
 ``--longer-side``) are augmented. The same command runs on a GPU or a fetched set, unchanged.
@@ -51,10 +56,14 @@ from colorlab import color, data, metrics, train  # noqa: E402
 from colorlab.models import classifiers, pix2pix  # noqa: E402
 from colorlab.models.reference import WEIGHTS  # noqa: E402
 
-#: The validation colourfulness ratios the knob may reach; the lowest CIEDE2000 among them wins.
+#: The validation colourfulness ratios the knob aims for; the lowest CIEDE2000 among them wins.
 TARGET_RATIO = (0.7, 1.1)
+#: A knob value qualifies if its validation CIEDE2000 is at most this share of grey's.
+GREY_MARGIN = 0.98
 GAINS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0)
-TEMPERATURES = (1.0, 0.5, 0.38, 0.3, 0.25, 0.2, 0.15, 0.1)
+BOOST_GAINS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
+#: The classifier's confidence ramp runs between these percentiles of the validation pixels' confidence.
+BOOST_RAMP = (10, 50)
 #: Validation photos are scored at this longer side while fitting the knob (quicker); test photos in full.
 TUNE_SIDE = 256
 
@@ -109,10 +118,22 @@ def scaled_ab(images, gain):
     return color.lab_to_rgb(color.fit_to_gamut(lab))
 
 
-def tune(model, approach, photos) -> tuple[float, list]:
-    """The knob's value, fitted on ``photos`` (validation), and every value tried."""
+def confidences(model, truths) -> np.ndarray:
+    """Every pixel's confidence in its annealed-mean colour (``color.confidence``), at the
+    classifier's output resolution, over ``truths``."""
+    centers, temperature = classifiers.classes_of(model)
+    found = []
+    for truth in truths:
+        p = model(color.rgb_to_lab(truth)[None, ..., :1] / color.L_SCALE, training=False).numpy()[0]
+        found.append(color.confidence(p, centers, color.annealed_mean(p, centers, temperature)).ravel())
+    return np.concatenate(found)
+
+
+def tune(model, approach, photos) -> tuple[float, list, float]:
+    """The knob's value, fitted on ``photos`` (validation), every value tried and grey's CIEDE2000."""
     truths = [data.resize_longer_side(p.load(), TUNE_SIDE) for p in photos]
-    print(f"  val: grey CIEDE2000 {scored([color.to_gray(t) for t in truths], truths)['ciede2000']:.3f}")
+    grey = scored([color.to_gray(t) for t in truths], truths)["ciede2000"]
+    print(f"  val: grey CIEDE2000 {grey:.3f}")
     tried = []
     if approach == "l1":
         base = predictions(model, truths)  # gain applied afterwards: the same as inside the model
@@ -121,16 +142,26 @@ def tune(model, approach, photos) -> tuple[float, list]:
             tried.append((float(gain), s["ciede2000"], s["colorfulness_ratio"]))
     else:
         head = model.layers[-1]
-        for t in TEMPERATURES:
-            head.temperature = t
+        ramp = [float(v) for v in np.percentile(confidences(model, truths), BOOST_RAMP)]
+        print(f"  val: confidence ramp {ramp[0]:.3f} -> {ramp[1]:.3f} (percentiles {BOOST_RAMP})")
+        for gain in BOOST_GAINS:
+            head.boost = (gain, *ramp)
             s = scored(predictions(model, truths), truths)
-            tried.append((t, s["ciede2000"], s["colorfulness_ratio"]))
+            tried.append(((gain, *ramp), s["ciede2000"], s["colorfulness_ratio"]))
     for value, de, ratio in tried:
-        print(f"  val: {'gain' if approach == 'l1' else 'T'} {value:<5} CIEDE2000 {de:.3f}  colourfulness ratio {ratio:.3f}")
-    inside = [row for row in tried if TARGET_RATIO[0] <= row[2] <= TARGET_RATIO[1]]
-    pick = min(inside, key=lambda row: row[1]) if inside else min(
-        tried, key=lambda row: min(abs(row[2] - TARGET_RATIO[0]), abs(row[2] - TARGET_RATIO[1])))
-    return pick[0], tried
+        print(f"  val: gain {np.ravel(value)[0]:<5} CIEDE2000 {de:.3f}  colourfulness ratio {ratio:.3f}")
+    return choose(tried, grey), tried, grey
+
+
+def choose(tried, grey: float):
+    """The knob value to keep (see the module's docstring)."""
+    qualified = [row for row in tried if row[1] <= GREY_MARGIN * grey]
+    inside = [row for row in qualified if TARGET_RATIO[0] <= row[2] <= TARGET_RATIO[1]]
+    if inside:
+        return min(inside, key=lambda row: row[1])[0]
+    if qualified:
+        return max(qualified, key=lambda row: row[2])[0]
+    return min(tried, key=lambda row: row[1])[0]
 
 
 def test_figures(model, photos) -> tuple[dict, dict]:
@@ -194,12 +225,12 @@ def main(argv=None):
                         class_weights=weights, seed=args.seed, live=False, verbose=2)
     wall = history["total_seconds"]
 
-    knob, tried = tune(model, args.approach, val_photos)
+    knob, tried, val_grey = tune(model, args.approach, val_photos)
     if args.approach == "l1":
         model = with_gain(model, knob)
     else:
-        model.layers[-1].temperature = knob
-    print(f"chosen on validation: {'gain' if args.approach == 'l1' else 'temperature'} {knob}")
+        model.layers[-1].boost = knob
+    print(f"chosen on validation: {'gain' if args.approach == 'l1' else 'boost (gain, low, high)'} {knob}")
 
     ours, grey = test_figures(model, test_photos)
 
@@ -222,10 +253,13 @@ def main(argv=None):
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores visible, "
                    f"{len(gpus)} GPU(s), TensorFlow {tf.__version__}, Keras {keras.__version__}; "
                    f"load average {os.getloadavg()[1]:.1f} over the last 5 minutes (other work shares these cores)",
-        "knob": {"name": "gain" if args.approach == "l1" else "temperature", "value": knob,
-                 "fitted_on": f"{len(val_photos)} validation photos", "target_ratio": list(TARGET_RATIO),
-                 "tried": [{"value": v, "ciede2000": round(d, 3), "colorfulness_ratio": round(r, 3)}
-                           for v, d, r in tried]},
+        "knob": {"name": "gain" if args.approach == "l1" else "boost (gain, low, high)",
+                 "value": knob if args.approach == "l1" else [round(v, 4) for v in knob],
+                 "temperature": None if args.approach == "l1" else model.layers[-1].temperature,
+                 "fitted_on": f"{len(val_photos)} validation photos", "grey_ciede2000": round(val_grey, 3),
+                 "grey_margin": GREY_MARGIN, "target_ratio": list(TARGET_RATIO),
+                 "tried": [{"value": v if args.approach == "l1" else [round(x, 4) for x in v],
+                            "ciede2000": round(d, 3), "colorfulness_ratio": round(r, 3)} for v, d, r in tried]},
         "test": {"photos": len(test_photos), "resolution": "full (as loaded)",
                  "ciede2000": round(ours["ciede2000"], 3), "grey_ciede2000": round(grey["ciede2000"], 3),
                  "colorfulness_ratio": round(ours["colorfulness_ratio"], 3),

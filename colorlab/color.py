@@ -268,26 +268,53 @@ def decode_output(x, y, target="ab", centers=None, temperature=None):
     return lab_to_rgb(np.concatenate([x * L_SCALE, ab], axis=-1))
 
 
-def annealed_mean(probabilities, centers, temperature=None) -> np.ndarray:
+def annealed_mean(probabilities, centers, temperature=None, boost=None) -> np.ndarray:
     """Per-pixel ab colour from class probabilities (..., k) over ``centers`` (k, 2).
 
     Zhang et al. (2016) sharpen the distribution, p_T = p^(1/T) / sum p^(1/T), and take its
     mean: T = 1 is the plain mean (safe, desaturated), T -> 0 the mode (vivid, noisy); they use
     T = 0.38. ``temperature=None`` takes the mode exactly.
+
+    ``boost=(gain, low, high)`` strengthens colour only where the model is sure of it: each
+    pixel's colour is multiplied by ``gain`` x its ``confidence``, ramped from 0 at ``low`` to 1
+    at ``high``. Unlike a saturation slider, pixels the model is unsure of fade to grey.
     """
     p = np.asarray(probabilities, np.float32)
     centers = _require_centers(centers)
     if temperature is None:
-        return centers[np.argmax(p, axis=-1)]
-    if temperature <= 0:
+        ab = centers[np.argmax(p, axis=-1)]
+    elif temperature <= 0:
         raise ValueError(f"temperature must be positive (or None for the mode), got {temperature}")
-    weights = np.maximum(p, 1e-12)  # float32, worked on in place: (pixels x classes) can be large
-    np.log(weights, out=weights)
-    weights /= temperature
-    weights -= weights.max(axis=-1, keepdims=True)
-    np.exp(weights, out=weights)
-    weights /= weights.sum(axis=-1, keepdims=True)
-    return weights @ centers
+    else:
+        weights = np.maximum(p, 1e-12)  # float32, worked on in place: (pixels x classes) can be large
+        np.log(weights, out=weights)
+        weights /= temperature
+        weights -= weights.max(axis=-1, keepdims=True)
+        np.exp(weights, out=weights)
+        weights /= weights.sum(axis=-1, keepdims=True)
+        ab = weights @ centers
+        del weights  # before the boost's own (pixels x classes) arrays
+    if boost is None:
+        return ab
+    gain, low, high = boost
+    if not high > low:
+        raise ValueError(f"boost needs low < high (a confidence ramp), got low {low}, high {high}")
+    strength = np.clip((confidence(p, centers, ab) - low) / (high - low), 0.0, 1.0)
+    return ab * (gain * strength)[..., None]
+
+
+#: ``confidence`` counts the probability within this many a*b* units of the decoded colour.
+CONFIDENT_RADIUS = 20.0
+
+
+def confidence(probabilities, centers, ab) -> np.ndarray:
+    """How sure a classifier is of its decoded colour ``ab`` (..., 2): the share of each pixel's
+    probability (..., k) on the ``centers`` within ``CONFIDENT_RADIUS`` of it (0 to 1)."""
+    centers = _require_centers(centers)
+    ab = np.asarray(ab, np.float32)
+    # |ab - c|^2 without a (pixels x k x 2) difference tensor, as in quantize_ab
+    distance2 = (ab**2).sum(-1, keepdims=True) - 2.0 * ab @ centers.T + (centers**2).sum(-1)
+    return (np.asarray(probabilities, np.float32) * (distance2 < CONFIDENT_RADIUS**2)).sum(-1)
 
 
 @_tensor_io

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from . import color, compat, data, settings
 from .models import predicts, reference
-from .models.classifiers import classes_of
+from .models.classifiers import classes_of, decoding_of
 from .models.hints import hint_inputs, sample_hints, takes_hints
 
 #: Where ``colorize`` runs models whose input size is free: the longer side, at most.
@@ -612,8 +612,8 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE, hints=None) -> 
     """Colour image(s) of any size with ``model``; returns float32 RGB of the input's height and
     width. The model sees the image's L* at its own input size (or, for free-size models, at
     most ``side`` pixels on the longer side); its colour (a*b*, the a*b* of its RGB, or its
-    classes decoded at the model's temperature once their probabilities are upsampled to that
-    input size) is upsampled to full size, recombined with the full-resolution L* of the input,
+    classes decoded at the model's temperature and boost once their probabilities are upsampled
+    to that input size) is upsampled to full size, recombined with the full-resolution L* of the input,
     and shrunk into the sRGB gamut where needed. Runs the model with ``training=False``,
     ``INFER_PIXELS`` pixels at a time (a frozen VGG16's activations for a whole test set would take
     gigabytes). ``images``: (H, W, 3) or (N, H, W, 3) RGB, or (H, W) grey.
@@ -647,8 +647,8 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE, hints=None) -> 
     elif kind == "rgb":
         ab = color.rgb_to_lab(np.clip(y, 0, 1))[..., 1:]  # its lightness is replaced by the input's
     else:
-        centers, temperature = classes_of(model)
-        ab = np.stack([color.annealed_mean(_upsampled(p, work), centers, temperature) for p in y])
+        decoding = decoding_of(model)
+        ab = np.stack([color.annealed_mean(_upsampled(p, work), *decoding) for p in y])
     ab = tf.image.resize(ab, (height, width), method="bilinear").numpy()
     rgb = color.lab_to_rgb(color.fit_to_gamut(np.concatenate([L, ab], axis=-1)))
     return rgb[0] if single else rgb

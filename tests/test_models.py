@@ -275,6 +275,30 @@ def test_annealed_mean_runs_from_mean_to_mode():
     assert chroma == sorted(chroma) and chroma[-1] == pytest.approx(40.0, abs=0.5)
 
 
+def test_confidence_boost_strengthens_sure_colours_and_fades_unsure_ones_to_grey():
+    centers = np.array([[40.0, 0.0], [50.0, 0.0], [-40.0, 0.0], [0.0, 40.0], [0.0, -40.0]])
+    sure = np.array([0.7, 0.3, 0.0, 0.0, 0.0])  # all its probability within 20 units of its colour
+    torn = np.array([0.4, 0.0, 0.2, 0.2, 0.2])  # a reddish mean, but most of it elsewhere
+    p = np.stack([sure, torn])
+    plain = color.annealed_mean(p, centers, 1.0)
+    np.testing.assert_allclose(color.confidence(p, centers, plain), [1.0, 0.0], atol=1e-6)
+    boosted = color.annealed_mean(p, centers, 1.0, boost=(2.0, 0.25, 0.75))
+    np.testing.assert_allclose(boosted, [2.0 * plain[0], [0.0, 0.0]], atol=1e-4)
+    halfway = color.annealed_mean(p, centers, 1.0, boost=(2.0, -0.5, 1.5))  # ramp: 0.75 and 0.25
+    np.testing.assert_allclose(halfway, [1.5 * plain[0], 0.5 * plain[1]], atol=1e-4)
+    with pytest.raises(ValueError, match="low < high"):
+        color.annealed_mean(p, centers, 1.0, boost=(2.0, 0.5, 0.5))
+
+
+def test_a_classifier_keeps_its_boost_through_saving(tmp_path):
+    model = models.build("ab_classifier", "tiny")
+    model.layers[-1].boost = (3.0, 0.4, 0.6)
+    model.save(tmp_path / "boosted.keras")
+    loaded = keras.models.load_model(tmp_path / "boosted.keras", compile=False)
+    assert classifiers.decoding_of(loaded)[2] == (3.0, 0.4, 0.6)
+    assert classifiers.decoding_of(model)[1] == classifiers.classes_of(loaded)[1] == 0.38
+
+
 def test_layer_table_reproduces_seed_000_model_1_row_by_row():
     table = models.layer_table(models.build("sequential_rgb", "original")).splitlines()
     params = [int(line.split()[-1].replace(",", "")) for line in table[1:-1]]

@@ -29,28 +29,38 @@ from .registry import register
 
 @keras.saving.register_keras_serializable(package="colorlab")
 class PaletteSoftmax(layers.Layer):
-    """Softmax over colour classes; remembers the classes' a*b* ``centers`` and the decoding
-    ``temperature`` (``None``: the most likely class) for whoever decodes the output."""
+    """Softmax over colour classes; remembers the classes' a*b* ``centers``, the decoding
+    ``temperature`` (``None``: the most likely class) and ``boost`` (``None``, or ``(gain, low,
+    high)``: see ``color.annealed_mean``) for whoever decodes the output."""
 
-    def __init__(self, centers, temperature=None, **kwargs):
+    def __init__(self, centers, temperature=None, boost=None, **kwargs):
         kwargs.setdefault("name", "classes")
         super().__init__(**kwargs)
         self.centers = np.asarray(centers, np.float32)
         self.temperature = temperature
+        self.boost = None if boost is None else tuple(float(v) for v in boost)
 
     def call(self, logits):
         return keras.ops.softmax(logits, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "centers": self.centers.tolist(), "temperature": self.temperature}
+        return {**super().get_config(), "centers": self.centers.tolist(), "temperature": self.temperature,
+                "boost": self.boost}
 
 
 def classes_of(model: keras.Model) -> tuple[np.ndarray, float | None]:
-    """A classifier's ab ``centers`` and decoding temperature."""
+    """A classifier's ab ``centers`` and decoding temperature (its head's ``boost`` too, if any,
+    is read by ``decoding_of``)."""
+    return decoding_of(model)[:2]
+
+
+def decoding_of(model: keras.Model) -> tuple[np.ndarray, float | None, tuple | None]:
+    """A classifier's ab ``centers``, decoding temperature and ``boost``: ``color.annealed_mean``'s
+    arguments."""
     head = model.layers[-1]
     if not isinstance(head, PaletteSoftmax):
         raise ValueError(f"{model.name} is not a colour classifier (its last layer is {head.name!r})")
-    return head.centers, head.temperature
+    return head.centers, head.temperature, head.boost
 
 
 def fit_palette(images: np.ndarray, k: int, n_pixels: int = 20_000, seed: int = 0) -> np.ndarray:
