@@ -105,48 +105,31 @@ def predictions(model, truths) -> list[np.ndarray]:
     return [train.colorize(model, t) for t in truths]
 
 
-def scored(preds, truths) -> dict:
-    """Mean over photos of each photo's CIEDE2000; colourfulness ratio of the means."""
-    de = [metrics.ciede2000(p, t) for p, t in zip(preds, truths)]
-    cf = np.mean([metrics.colorfulness(p) for p in preds]) / np.mean([metrics.colorfulness(t) for t in truths])
-    return {"ciede2000": float(np.mean(de)), "colorfulness_ratio": float(cf), "per_photo": de}
-
-
 def scaled_ab(images, gain):
     lab = color.rgb_to_lab(images)
     lab[..., 1:] *= gain
     return color.lab_to_rgb(color.fit_to_gamut(lab))
 
 
-def confidences(model, truths) -> np.ndarray:
-    """Every pixel's confidence in its annealed-mean colour (``color.confidence``), at the
-    classifier's output resolution, over ``truths``."""
-    centers, temperature = classifiers.classes_of(model)
-    found = []
-    for truth in truths:
-        p = model(color.rgb_to_lab(truth)[None, ..., :1] / color.L_SCALE, training=False).numpy()[0]
-        found.append(color.confidence(p, centers, color.annealed_mean(p, centers, temperature)).ravel())
-    return np.concatenate(found)
-
-
 def tune(model, approach, photos) -> tuple[float, list, float]:
     """The knob's value, fitted on ``photos`` (validation), every value tried and grey's CIEDE2000."""
     truths = [data.resize_longer_side(p.load(), TUNE_SIDE) for p in photos]
-    grey = scored([color.to_gray(t) for t in truths], truths)["ciede2000"]
+    grey = metrics.photo_figures(zip([color.to_gray(t) for t in truths], truths))["ciede2000"]
     print(f"  val: grey CIEDE2000 {grey:.3f}")
     tried = []
     if approach == "l1":
         base = predictions(model, truths)  # gain applied afterwards: the same as inside the model
         for gain in GAINS:
-            s = scored([scaled_ab(b, gain) for b in base], truths)
+            s = metrics.photo_figures(zip([scaled_ab(b, gain) for b in base], truths))
             tried.append((float(gain), s["ciede2000"], s["colorfulness_ratio"]))
     else:
         head = model.layers[-1]
-        ramp = [float(v) for v in np.percentile(confidences(model, truths), BOOST_RAMP)]
+        confidence = np.concatenate([train.confidence_map(model, t).ravel() for t in truths])
+        ramp = [float(v) for v in np.percentile(confidence, BOOST_RAMP)]
         print(f"  val: confidence ramp {ramp[0]:.3f} -> {ramp[1]:.3f} (percentiles {BOOST_RAMP})")
         for gain in BOOST_GAINS:
             head.boost = (gain, *ramp)
-            s = scored(predictions(model, truths), truths)
+            s = metrics.photo_figures(zip(predictions(model, truths), truths))
             tried.append(((gain, *ramp), s["ciede2000"], s["colorfulness_ratio"]))
     for value, de, ratio in tried:
         print(f"  val: gain {np.ravel(value)[0]:<5} CIEDE2000 {de:.3f}  colourfulness ratio {ratio:.3f}")
@@ -167,8 +150,8 @@ def choose(tried, grey: float):
 def test_figures(model, photos) -> tuple[dict, dict]:
     """The model's and the grayscale baseline's figures on ``photos`` at full resolution, printed."""
     truths = [p.load() for p in photos]
-    ours = scored(predictions(model, truths), truths)
-    grey = scored([color.to_gray(t) for t in truths], truths)
+    ours = metrics.photo_figures(zip(predictions(model, truths), truths))
+    grey = metrics.photo_figures(zip([color.to_gray(t) for t in truths], truths))
     print(f"test ({len(photos)} photos, full resolution): CIEDE2000 {ours['ciede2000']:.3f} "
           f"(grey {grey['ciede2000']:.3f}), colourfulness ratio {ours['colorfulness_ratio']:.3f}")
     print(f"quality bar: beats grey {'yes' if ours['ciede2000'] < grey['ciede2000'] else 'NO'}; "

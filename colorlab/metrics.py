@@ -220,6 +220,22 @@ def colorfulness_ratio(pred, true, mask=None) -> float:
     return colorfulness(pred, mask) / reference
 
 
+
+def photo_figures(pairs) -> dict:
+    """Figures over photographs of different sizes, given as ``(guess, truth)`` pairs (a
+    generator keeps one pair in memory at a time): ``ciede2000``, the mean over photos of each
+    one's CIEDE2000 (listed in ``per_photo``), and ``colorfulness_ratio``, the photos' mean
+    colourfulness over the truths' (a ratio of means, as ``colorfulness_ratio``). Lesson 14."""
+    per_photo, ours, theirs = [], [], []
+    for guess, truth in pairs:
+        per_photo.append(ciede2000(guess, truth))
+        ours.append(colorfulness(guess))
+        theirs.append(colorfulness(truth))
+    if not per_photo:
+        raise ValueError("photo_figures: no photos given")
+    return {"ciede2000": float(np.mean(per_photo)), "colorfulness_ratio": float(np.mean(ours) / np.mean(theirs)),
+            "per_photo": per_photo}
+
 # ----------------------------------------------------------------------------------------------
 # Reports and baselines.
 

@@ -43,7 +43,7 @@ REFERENCE_RUN_S = {
     "00_start_here": 92, "01_color_spaces": 20, "02_data": 44, "03_sequential_rgb": 172,
     "04_simple_cnn": 148, "05_improved_cnn": 169, "06_sequential_lab": 152, "07_unet": 127,
     "08_color_classification": 168, "09_vgg_transformer": 70, "10_loss_averaging": 69,
-    "11_gan": 79, "12_evaluation": 84, "13_scaling_up": 90, "14_your_own_photos": 94,
+    "11_gan": 79, "12_evaluation": 84, "13_scaling_up": 90, "14_your_own_photos": 102,
     "15_colour_hints": 78,
 }
 

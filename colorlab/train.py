@@ -623,17 +623,10 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE, hints=None) -> 
     ``models.hints.hint_arrays``); for a batch, a list of one such entry per image. They are
     brought to the model's working size with the image; ``None`` means no hints.
     """
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        images = images.astype(np.float32) / 255.0
-    if images.ndim == 2:
-        images = np.repeat(images[..., None], 3, axis=-1)
-    single = images.ndim == 3
-    batch = images[None] if single else images
-    L = color.rgb_to_lab(batch.astype(np.float32))[..., :1]
+    batch, single = _as_batch(images)
     height, width = batch.shape[1:3]
-    work = _work_size(model, height, width, side)
-    x = [tf.image.resize(L / color.L_SCALE, work, antialias=True).numpy()]
+    L, work, lightness = _model_input(model, batch, side)
+    x = [lightness]
     if takes_hints(model):
         x += hint_inputs([hints] if single and hints is not None else hints, len(batch), height, width, work)
     elif hints is not None:
@@ -652,6 +645,36 @@ def colorize(model: keras.Model, images, side: int = INFER_SIDE, hints=None) -> 
     ab = tf.image.resize(ab, (height, width), method="bilinear").numpy()
     rgb = color.lab_to_rgb(color.fit_to_gamut(np.concatenate([L, ab], axis=-1)))
     return rgb[0] if single else rgb
+
+
+def confidence_map(model: keras.Model, image, side: int = INFER_SIDE) -> np.ndarray:
+    """How sure colour classifier ``model`` is of the colour it gives each part of ``image``
+    (``color.confidence`` of its annealed mean, 0 to 1), at the model's output resolution for the
+    size ``colorize`` runs it at. The map a confidence boost reads. Lesson 14."""
+    batch, _ = _as_batch(image)
+    centers, temperature = classes_of(model)
+    p = model(_model_input(model, batch[:1], side)[2], training=False).numpy()[0]
+    return color.confidence(p, centers, color.annealed_mean(p, centers, temperature))
+
+
+def _as_batch(images) -> tuple[np.ndarray, bool]:
+    """(N, H, W, 3) float RGB from one image or a batch (uint8 or float; grey (H, W) repeated),
+    and whether it was one image."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        images = images.astype(np.float32) / 255.0
+    if images.ndim == 2:
+        images = np.repeat(images[..., None], 3, axis=-1)
+    single = images.ndim == 3
+    return (images[None] if single else images).astype(np.float32), single
+
+
+def _model_input(model: keras.Model, batch: np.ndarray, side: int):
+    """``batch``'s full-resolution L*, the size the model works at, and what it is given: L* / 100
+    at that size."""
+    L = color.rgb_to_lab(batch)[..., :1]
+    work = _work_size(model, *batch.shape[1:3], side)
+    return L, work, tf.image.resize(L / color.L_SCALE, work, antialias=True).numpy()
 
 
 def _upsampled(probabilities: np.ndarray, size) -> np.ndarray:

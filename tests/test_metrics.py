@@ -120,6 +120,19 @@ def test_colorfulness_by_hand_and_its_ratio():
         metrics.colorfulness_ratio(TRUE, color.to_gray(TRUE))
 
 
+def test_photo_figures_average_photos_of_different_sizes_as_each_alone():
+    big, small = SCENES.images[0], SCENES.images[1][:20, :12]
+    guesses = [color.to_gray(big), small * 0.5 + 0.25]
+    figures = metrics.photo_figures(zip(guesses, [big, small]))
+    each = [deltaE_ciede2000(rgb2lab(g), rgb2lab(t)).mean() for g, t in zip(guesses, [big, small])]
+    np.testing.assert_allclose(figures["per_photo"], each, rtol=1e-4)
+    assert figures["ciede2000"] == pytest.approx(np.mean(each), rel=1e-4)
+    colourfulness = [metrics.colorfulness(image) for image in (*guesses, big, small)]
+    assert figures["colorfulness_ratio"] == pytest.approx(np.mean(colourfulness[:2]) / np.mean(colourfulness[2:]))
+    with pytest.raises(ValueError, match="no photos"):
+        metrics.photo_figures([])
+
+
 def test_mean_chroma_and_the_chroma_histogram():
     chroma = np.hypot(*np.moveaxis(_lab(TRUE)[..., 1:], -1, 0))
     assert metrics.mean_chroma(TRUE) == pytest.approx(chroma.mean(), rel=1e-4)

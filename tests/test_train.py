@@ -286,6 +286,27 @@ def test_a_classifier_is_decoded_at_its_input_size_so_edges_keep_one_colour_not_
     assert (a[:, 0] > 25).all() and (a[:, -1] < -25).all()
 
 
+def test_confidence_map_and_boost_colour_where_the_classifier_is_sure_and_leave_grey_where_it_is_torn():
+    # Light pixels: sure of class 0 (pink); dark ones: torn between teal and yellow, whose mean
+    # lies more than 20 a*b* units from both.
+    inputs = keras.Input((None, None, 1))
+    to_logits = keras.layers.Conv2D(3, 1)
+    logits = to_logits(keras.layers.AveragePooling2D(4)(inputs))
+    to_logits.set_weights([np.array([[[[200.0, 0.0, 0.0]]]]), np.array([-110.0, 0.0, 0.0])])
+    model = keras.Model(inputs, PaletteSoftmax([[30.0, 0.0], [-30.0, 0.0], [0.0, 30.0]], temperature=1.0)(logits))
+    L = np.full((32, 32), 50.0, np.float32)
+    L[:, :16] = 60.0
+    rgb = color.lab_to_rgb(np.stack([L, np.zeros_like(L), np.zeros_like(L)], -1))
+    sure = train.confidence_map(model, rgb)
+    assert sure.shape == (8, 8)
+    np.testing.assert_allclose(sure[:, :4], 1.0, atol=1e-3)
+    np.testing.assert_allclose(sure[:, 4:], 0.0, atol=1e-3)
+    model.layers[-1].boost = (2.0, 0.25, 0.75)
+    ab = rgb2lab(train.colorize(model, rgb))[..., 1:]
+    np.testing.assert_allclose(ab[:, :12, 0], 60.0, atol=2.0)  # twice the sure colour
+    assert np.abs(ab[:, 20:]).max() < 1.0  # the torn half is grey
+
+
 def test_fit_to_gamut_keeps_lightness_and_only_shrinks_what_does_not_fit():
     lab = np.array([[60.0, 40.0, 0.0], [90.0, -80.0, -80.0], [20.0, 0.0, 120.0]])
     fitted = color.fit_to_gamut(lab)
