@@ -1,0 +1,185 @@
+"""The ImageNet encoder: its weights read without PyTorch and safely, and the Keras network they fit."""
+
+import pickle
+import sys
+import types
+
+import numpy as np
+import pytest
+from skimage import data as skdata
+from skimage.transform import resize
+
+from colorlab import backbones, color, state_dict
+
+# ImageNet class indices: 281-285 are domestic cats (tabby, tiger cat, Persian, Siamese,
+# Egyptian), 967 is espresso.
+CATS = set(range(281, 286))
+ESPRESSO = 967
+
+
+@pytest.fixture(scope="module")
+def torch_state():
+    return state_dict.read(backbones.lite0_weights_path(), backbones.LITE0_SHA256)
+
+
+def test_the_installed_weights_hold_the_tensors_the_issue_counted(torch_state):
+    assert len(torch_state) == 296
+    learned = {k: v for k, v in torch_state.items() if not k.endswith("num_batches_tracked")}
+    assert sum(v.size for v in learned.values()) == 4_694_024
+    assert torch_state["_conv_stem.weight"].shape == (32, 3, 3, 3)
+    assert torch_state["_fc.weight"].shape == (1000, 1280)
+    assert all(v.dtype == np.float32 for v in learned.values())
+
+
+class _FakeStorage:
+    pass
+
+
+def _legacy_file(path, tensors: dict, main_object=None):
+    """Write ``tensors`` (name -> float32 array, maybe a strided view) as torch.save did before
+    1.6, through stand-in ``torch`` modules, so the test needs no PyTorch."""
+    torch = types.ModuleType("torch")
+    utils = types.ModuleType("torch._utils")
+
+    def _rebuild_tensor_v2(*args):  # pragma: no cover - only its name is pickled
+        raise AssertionError
+
+    _rebuild_tensor_v2.__module__, _rebuild_tensor_v2.__qualname__ = "torch._utils", "_rebuild_tensor_v2"
+    utils._rebuild_tensor_v2 = _rebuild_tensor_v2
+    _FakeStorage.__module__, _FakeStorage.__qualname__ = "torch", "FloatStorage"
+    torch.FloatStorage, torch._utils = _FakeStorage, utils
+
+    storages = {}
+
+    class Tensor:
+        def __init__(self, key, array):
+            self.key, self.array = key, array
+
+        def __reduce__(self):
+            base = self.array if self.array.base is None else self.array.base
+            offset = (self.array.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // 4
+            storages[self.key] = base
+            stride = tuple(s // 4 for s in self.array.strides)
+            return _rebuild_tensor_v2, ((self.key, base.size), offset, self.array.shape, stride, False, {})
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], str) and obj[0] in storages:
+                return ("storage", _FakeStorage, obj[0], "cpu", obj[1], None)
+            return None
+
+    saved = {name: sys.modules.get(name) for name in ("torch", "torch._utils")}
+    sys.modules["torch"], sys.modules["torch._utils"] = torch, utils
+    try:
+        with open(path, "wb") as f:
+            for header in (state_dict.MAGIC_NUMBER, state_dict.PROTOCOL_VERSION, {"little_endian": True}):
+                pickle.dump(header, f, protocol=2)
+            from collections import OrderedDict
+
+            obj = main_object if main_object is not None else OrderedDict(
+                (name, Tensor(str(i), a)) for i, (name, a) in enumerate(tensors.items()))
+            # Storages are named as the tensors reduce; give persistent_id the keys first.
+            for i, a in enumerate(tensors.values()):
+                storages[str(i)] = a if a.base is None else a.base
+            Pickler(f, protocol=2).dump(obj)
+            pickle.dump(list(storages), f, protocol=2)
+            for base in storages.values():
+                f.write(int(base.size).to_bytes(8, "little"))
+                f.write(np.ascontiguousarray(base, "<f4").tobytes())
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+
+def test_a_legacy_file_round_trips_strided_and_offset_tensors(tmp_path):
+    base = np.arange(24, dtype=np.float32).reshape(4, 6)
+    tensors = {"plain": np.arange(5, dtype=np.float32) * 0.5, "transposed": base.T, "row": base[2]}
+    path = tmp_path / "weights.pth"
+    _legacy_file(path, tensors)
+    read = state_dict.read(path, expected_sha256=state_dict.pooch.file_hash(str(path)))
+    assert list(read) == list(tensors)
+    for name, value in tensors.items():
+        np.testing.assert_array_equal(read[name], value)
+        assert read[name].flags.c_contiguous
+
+
+class _RunsCode:
+    def __reduce__(self):
+        import os
+
+        return os.system, ("touch should-never-exist",)
+
+
+def test_a_pickle_that_would_run_code_is_refused_and_runs_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "evil.pth"
+    _legacy_file(path, {"w": np.ones(3, np.float32)}, main_object=_RunsCode())
+    with pytest.raises(state_dict.RefusedGlobal, match=r"refused global (posix|os|nt)\.system"):
+        state_dict.read(path)
+    assert not (tmp_path / "should-never-exist").exists()
+    # The same refusal in the header pickles, before anything else is read.
+    with open(tmp_path / "evil_header.pth", "wb") as f:
+        pickle.dump(_RunsCode(), f, protocol=2)
+    with pytest.raises(state_dict.RefusedGlobal, match="system"):
+        state_dict.read(tmp_path / "evil_header.pth")
+    assert not (tmp_path / "should-never-exist").exists()
+
+
+def test_a_truncated_or_altered_file_gets_a_clear_error(tmp_path):
+    whole = backbones.lite0_weights_path().read_bytes()
+    for cut in (100, len(whole) // 2, len(whole) - 10):  # inside the pickle, inside storages, at the end
+        path = tmp_path / f"cut{cut}.pth"
+        path.write_bytes(whole[:cut])
+        with pytest.raises(state_dict.WeightsFileError, match="truncated"):
+            state_dict.read(path)
+    with pytest.raises(state_dict.WeightsFileError, match="not the expected file: sha256"):
+        state_dict.read(tmp_path / "cut100.pth", expected_sha256=backbones.LITE0_SHA256)
+    (tmp_path / "zip.pth").write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    with pytest.raises(state_dict.WeightsFileError):
+        state_dict.read(tmp_path / "zip.pth")
+
+
+@pytest.fixture(scope="module")
+def lite0_classifier():
+    return backbones.efficientnet_lite0((224, 224, 3), head=True)
+
+
+def _top5(model, image):
+    x = resize(image, (224, 224), anti_aliasing=True).astype(np.float32)
+    if model.inputs[0].shape[-1] == 1:
+        x = color.rgb_to_lab(x)[..., :1] / color.L_SCALE
+    return set(np.argsort(model.predict(x[None], verbose=0)[0])[::-1][:5])
+
+
+def test_lite0_has_the_published_parameter_count_and_recognises_a_cat_and_an_espresso(lite0_classifier):
+    assert lite0_classifier.count_params() == 4_694_024
+    assert _top5(lite0_classifier, skdata.chelsea()) & CATS
+    assert ESPRESSO in _top5(lite0_classifier, skdata.coffee())
+    # Random weights recognise neither: the test reads the real weights, not luck.
+    random = backbones.efficientnet_lite0((224, 224, 3), head=True, weights=None)
+    assert not (_top5(random, skdata.chelsea()) & CATS and ESPRESSO in _top5(random, skdata.coffee()))
+
+
+def test_lite0_sees_the_same_things_in_a_grey_picture():
+    grey = backbones.efficientnet_lite0((224, 224, 1), head=True)
+    assert _top5(grey, skdata.chelsea()) & CATS
+    assert ESPRESSO in _top5(grey, skdata.coffee())
+
+
+def test_lightness_to_imagenet_is_the_grey_srgb_of_that_lightness():
+    rgb = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)
+    L = color.rgb_to_lab(rgb)[..., :1]
+    grey_rgb = color.lab_to_rgb(np.concatenate([L, np.zeros_like(rgb[..., :2])], axis=-1))
+    fed = np.asarray(backbones.LightnessToImageNet()(L / color.L_SCALE))
+    np.testing.assert_allclose(fed, (grey_rgb * 255 - 127) / 128, atol=2e-3)
+
+
+def test_the_encoder_taps_five_strides():
+    encoder = backbones.efficientnet_lite0((64, 96, 1), weights=None)
+    shapes = [tuple(t.shape[1:]) for t in encoder.outputs]
+    assert shapes == [(32, 48, 16), (16, 24, 24), (8, 12, 40), (4, 6, 112), (2, 3, 320)]
+    with pytest.raises(ValueError, match="weights must be"):
+        backbones.efficientnet_lite0(weights="lite0.h5")
