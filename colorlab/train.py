@@ -23,7 +23,7 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 
 from . import color, compat, data, settings
-from .models import predicts, reference
+from .models import lite0_unet, predicts, reference
 from .models.classifiers import classes_of, decoding_of
 from .models.hints import hint_inputs, sample_hints, takes_hints
 
@@ -687,8 +687,11 @@ def _upsampled(probabilities: np.ndarray, size) -> np.ndarray:
 
 
 def _work_size(model: keras.Model, height: int, width: int, side: int) -> tuple[int, int]:
+    """The size ``model`` runs at: its own, or at most ``side`` on the longer side, in multiples
+    of 16 (of 32 for a model on the Lite0 encoder, which halves its input five times)."""
     fixed = input_size(model)
     if None not in fixed:
         return fixed
+    multiple = lite0_unet.SIDE_MULTIPLE if lite0_unet.encoder_of(model) is not None else 16
     scale = min(1.0, side / max(height, width))
-    return tuple(max(16, int(round(side * scale / 16)) * 16) for side in (height, width))
+    return tuple(max(multiple, int(round(n * scale / multiple)) * multiple) for n in (height, width))

@@ -183,3 +183,79 @@ def test_the_encoder_taps_five_strides():
     assert shapes == [(32, 48, 16), (16, 24, 24), (8, 12, 40), (4, 6, 112), (2, 3, 320)]
     with pytest.raises(ValueError, match="weights must be"):
         backbones.efficientnet_lite0(weights="lite0.h5")
+
+
+# --- The colorizer on the encoder, and its cached features --------------------------------------
+
+from colorlab import metrics, train, transfer  # noqa: E402
+from colorlab.models import lite0_unet, predicts  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def random_encoder():
+    encoder = backbones.efficientnet_lite0((None, None, 1), weights=None)
+    encoder.trainable = False
+    return encoder
+
+
+@pytest.mark.parametrize("head", lite0_unet.HEADS)
+def test_the_joined_colorizer_runs_the_decoder_on_what_the_cache_holds(random_encoder, head):
+    images = np.random.default_rng(1).random((3, 64, 64, 3)).astype(np.float32)
+    decoder = lite0_unet.decoder_model(head)
+    model = lite0_unet.colorizer(random_encoder, decoder)
+    assert predicts(model) == head and lite0_unet.encoder_of(model) is random_encoder
+    cache = transfer.encode(random_encoder, images, flips=True)
+    assert len(cache) == 6 and [a.dtype for a in cache.inputs] == [np.float16] * 6
+    np.testing.assert_array_equal(cache.images[3:], cache.images[:3, :, ::-1])  # the mirrored copies
+    joined = model(color.encode_input(images), training=False).numpy()
+    from_cache = decoder([a[:3].astype(np.float32) for a in cache.inputs], training=False).numpy()
+    np.testing.assert_allclose(from_cache, joined, atol=0.02)  # the cache is float16
+    # Any size goes in and comes out whole: the model runs at multiples of 32.
+    out = train.colorize(model, np.random.default_rng(2).random((70, 100, 3)).astype(np.float32))
+    assert out.shape == (70, 100, 3)
+    assert train._work_size(model, 70, 100, 256) == (64, 96)
+
+
+def test_a_decoder_learns_from_cached_features(random_encoder):
+    scenes = __import__("colorlab").data.toyworld(48, 64, seed=0).images
+    cache = transfer.encode(random_encoder, scenes)
+    decoder = lite0_unet.decoder_model("ab", widths=(32, 32, 24, 16, 16, 8))
+    history = transfer.fit_decoder(decoder, cache, epochs=6, batch_size=8, learning_rate=3e-3)
+    assert len(history["loss"]) == 6 and history["loss"][-1] < 0.6 * history["loss"][0]
+    with pytest.raises(ValueError, match="head must be"):
+        lite0_unet.decoder_model("rgb")
+
+
+def test_frechet_distance_is_zero_for_one_set_and_the_mean_shift_for_a_shifted_one():
+    x = np.random.default_rng(0).normal(size=(400, 5))
+    assert metrics.frechet_distance(x, x) == pytest.approx(0, abs=1e-6)
+    shift = np.array([3.0, 0, 0, 4.0, 0])
+    assert metrics.frechet_distance(x, x + shift) == pytest.approx(25.0, rel=1e-6)  # same covariance
+    # Against the formula by hand for diagonal covariances: (s_a - s_b)^2 summed over dimensions.
+    y = x * 2.0
+    expected = np.sum((x.mean(0) - y.mean(0)) ** 2) + np.sum((x.std(0, ddof=1) - y.std(0, ddof=1)) ** 2)
+    assert metrics.frechet_distance(x, y) == pytest.approx(expected, rel=0.05)
+    with pytest.raises(ValueError, match="feature sets"):
+        metrics.frechet_distance(x, x[:, :3])
+
+
+def test_the_paired_difference_interval_separates_a_real_gain_from_noise():
+    rng = np.random.default_rng(0)
+    grey = rng.normal(13, 3, 50)
+    better = metrics.paired_difference(grey - 1.5 + rng.normal(0, 1, 50), grey)
+    assert better["high"] < 0 and better["low"] < better["mean"] < better["high"]
+    same = metrics.paired_difference(grey + rng.normal(0, 1, 50), grey)
+    assert same["low"] < 0 < same["high"]
+    assert better["n"] == 50
+    with pytest.raises(ValueError, match="equally long"):
+        metrics.paired_difference([1.0], [2.0])
+
+
+def test_the_semantic_test_keeps_the_true_photos_labels(lite0_classifier):
+    truths = [skdata.chelsea() / 255.0, skdata.coffee() / 255.0, skdata.astronaut() / 255.0]
+    grey = [color.to_gray(t) for t in truths]
+    scores = metrics.semantic_test({"grey": grey, "noise": [np.random.default_rng(0).random(t.shape) for t in truths]},
+                                   truths, classifier=lite0_classifier)
+    assert scores["truth"]["top1"] == 1.0
+    assert scores["grey"]["top1"] >= 2 / 3  # the cat and the espresso survive losing their colour
+    assert scores["noise"]["probability"] < scores["grey"]["probability"] < scores["truth"]["probability"]

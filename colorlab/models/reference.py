@@ -1,8 +1,9 @@
-"""The reference colorizer: a model trained on the course's real photographs, shipped with the
+"""The reference colorizer: the ImageNet-trained EfficientNet-Lite0 encoder, frozen, and a U-Net
+decoder trained on the course's real photographs (``lite0_unet``). The decoder ships with the
 package (``weights/reference.keras``) beside its record (``weights/reference.json``: the command
-that trained it, its data, time, machine, held-out figures and the weights' sha256).
-``benchmarks/train_reference.py`` makes both. Lesson 14. ``verify`` also checks the weights of
-the lesson runs colorlab ships (``train.fit_or_load``).
+that trained it, its data, time, machine, held-out figures and the weights' sha256); the encoder's
+weights come from their own package. ``benchmarks/train_reference.py`` makes both. Lessons 00
+and 14. ``verify`` also checks the weights of the lesson runs colorlab ships (``train.fit_or_load``).
 """
 
 from __future__ import annotations
@@ -31,12 +32,22 @@ def record(name: str = "reference") -> dict:
 
 def load(name: str = "reference") -> keras.Model:
     """Trained model ``name``, read from the package offline, after checking its file's sha256
-    against its record (a missing or altered file is a clear error, never a silently other model)."""
+    against its record (a missing or altered file is a clear error, never a silently other model).
+    A decoder trained on the Lite0 encoder (its record names the encoder) comes joined to it."""
     path = _weights(name)
-    verify(path, record(name)["weights_sha256"], remake="run benchmarks/train_reference.py")
+    about = record(name)
+    verify(path, about["weights_sha256"], remake="run benchmarks/train_reference.py")
     from . import classifiers  # noqa: F401  (registers PaletteSoftmax for loading)
 
-    return keras.models.load_model(path, compile=False)
+    model = keras.models.load_model(path, compile=False)
+    if not about.get("encoder"):
+        return model
+    from ..backbones import efficientnet_lite0
+    from .lite0_unet import colorizer
+
+    encoder = efficientnet_lite0((None, None, 1))
+    encoder.trainable = False
+    return colorizer(encoder, model, name=name)
 
 
 def verify(path: Path, sha256: str, remake: str) -> None:

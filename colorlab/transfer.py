@@ -1,0 +1,107 @@
+"""Transfer learning with a frozen encoder: its features computed once, a decoder trained on them.
+
+A frozen encoder gives every picture the same features in every epoch, so running it again each
+step is wasted work: ``encode`` runs it once over the training pictures (mirrored copies too, the
+the one augmentation the lessons use) and keeps its outputs as
+float16; ``fit_decoder`` then trains only the decoder on them, several times faster than training
+through the encoder. Lessons 09 and 14, and ``benchmarks/train_reference.py``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+
+from . import color, data
+from .models import predicts
+from .models.classifiers import classes_of
+from .models.lite0_unet import CLASS_STRIDE
+
+#: Pictures the encoder sees at a time (its activations, not its weights, fill the memory).
+ENCODE_BATCH = 32
+
+
+class Cache:
+    """Pictures prepared for a decoder: ``inputs`` ([L* / 100, features at strides 2-32], float16)
+    and the pictures themselves (``images``, uint8 RGB), in the same order."""
+
+    def __init__(self, images: np.ndarray, inputs: list[np.ndarray], seconds: float):
+        self.images, self.inputs, self.seconds = images, inputs, seconds
+
+    def __len__(self):
+        return len(self.images)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.inputs)
+
+
+def encode(encoder: keras.Model, images: np.ndarray, flips: bool = False, batch_size: int = ENCODE_BATCH) -> Cache:
+    """``images`` (N, H, W, 3 RGB, sides divisible by 32) and the ``encoder``'s features of their
+    L*, float16. ``flips``: also their mirror images (2N pictures), each encoded on its own: the
+    features of a flipped picture are not exactly the flipped features, because 'same' padding
+    pads the right and bottom edges more than the left and top."""
+    images = data.to_uint8(images)
+    if flips:
+        images = np.concatenate([images, images[:, :, ::-1]])
+    start = time.perf_counter()
+    parts = []
+    for i in range(0, len(images), batch_size):  # a batch at a time: float copies of all would be large
+        L = color.rgb_to_lab(images[i:i + batch_size].astype(np.float32) / 255.0)[..., :1] / color.L_SCALE
+        L = L.astype(np.float32)
+        parts.append([L.astype(np.float16)] + [np.asarray(f, np.float16) for f in encoder(L, training=False)])
+    inputs = [np.concatenate(level) for level in zip(*parts)]
+    return Cache(images, inputs, time.perf_counter() - start)
+
+
+def targets(decoder: keras.Model, images: np.ndarray) -> np.ndarray:
+    """What ``decoder`` learns to predict for ``images``: a*b* / 128, or class indices at its
+    output stride."""
+    images = np.asarray(images, np.float32) / 255.0 if images.dtype == np.uint8 else images
+    if predicts(decoder) == "ab":
+        return color.encode_pair(images, "ab")[1].astype(np.float16)
+    return color.encode_pair(images, "classes", classes_of(decoder)[0], stride=CLASS_STRIDE)[1]
+
+
+class _Batches(keras.utils.PyDataset):
+    """Shuffled batches of cached features and targets, each cast to float32 as it is served (the
+    whole cache in float32 would take twice its memory, and Keras would copy it again)."""
+
+    def __init__(self, inputs, target, batch_size: int, seed: int, shuffle: bool):
+        super().__init__()
+        self.inputs, self.target, self.batch_size, self.shuffle = inputs, target, batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(target)) if shuffle else np.arange(len(target))
+
+    def __len__(self):
+        return int(np.ceil(len(self.target) / self.batch_size))
+
+    def __getitem__(self, index):
+        rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        x = tuple(a[rows].astype(np.float32) for a in self.inputs)
+        y = self.target[rows]
+        return x, (y.astype(np.float32) if y.dtype == np.float16 else y)
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.target))
+
+
+def fit_decoder(decoder: keras.Model, cache: Cache, validation: Cache | None = None, epochs: int = 5,
+                batch_size: int = 16, learning_rate: float = 2e-3, seed: int = 0, verbose: int = 0) -> dict:
+    """Train ``decoder`` on the cached features (L1 for a*b*, cross-entropy for classes), Adam
+    with a cosine-decayed learning rate, shuffled with ``seed``. Returns the history (loss per
+    epoch, ``val_loss`` with ``validation``) and the training's seconds."""
+    keras.utils.set_random_seed(seed)
+    steps = epochs * int(np.ceil(len(cache) / batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
+    loss = "mean_absolute_error" if predicts(decoder) == "ab" else "sparse_categorical_crossentropy"
+    decoder.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
+    batches = _Batches(cache.inputs, targets(decoder, cache.images), batch_size, seed, shuffle=True)
+    val = None if validation is None else _Batches(validation.inputs, targets(decoder, validation.images),
+                                                   batch_size, seed, shuffle=False)
+    start = time.perf_counter()
+    history = decoder.fit(batches, validation_data=val, epochs=epochs, verbose=verbose).history
+    return {**{k: [float(v) for v in vs] for k, vs in history.items()}, "seconds": time.perf_counter() - start}
