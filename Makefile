@@ -6,7 +6,8 @@
 #                their weights into colorlab/models/weights/; then `make course`
 #   make budgets time every lesson (normal and FAST) and measure its peak memory
 #   make bench   every architecture's tiny preset (speed, GFLOP/s, quality after 60 s) and seed
-#                presets' speed; loss averaging (lesson 10's table); input pipeline and scaling
+#                presets' speed; loss averaging (lesson 10's table); input pipeline and scaling;
+#                the ImageNet encoder's images/s and what caching its features saves
 #   make practice  copies of every lesson without outputs or exercise solutions, in practice/
 #   make test-ipywidgets7  the widget tests under ipywidgets 7.7.1 (what Colab ships), in a
 #                second environment, .venv-ipywidgets7 (set VENV7 to put it elsewhere)
@@ -55,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/architectures.py --original-presets
 	$(BIN)/python benchmarks/losses.py
 	$(BIN)/python benchmarks/scaling.py
+	$(BIN)/python benchmarks/encoder.py
 
 budgets: $(STAMP)
 	$(BIN)/python benchmarks/lesson_budgets.py

@@ -69,6 +69,7 @@ TARGET_RATIO = (0.7, 1.1)
 #: A knob value qualifies if its validation CIEDE2000 is at most this share of grey's.
 GREY_MARGIN = 0.98
 GAINS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0)
+#: Confidence-boost gains tried, after no boost at all (the plain annealed mean).
 BOOST_GAINS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
 #: The classifier's confidence ramp runs between these percentiles of the validation pixels' confidence.
 BOOST_RAMP = (10, 50)
@@ -137,12 +138,13 @@ def tune(model, photos) -> tuple[float, list, float]:
         confidence = np.concatenate([train.confidence_map(model, t).ravel() for t in truths])
         ramp = [float(v) for v in np.percentile(confidence, BOOST_RAMP)]
         print(f"  val: confidence ramp {ramp[0]:.3f} -> {ramp[1]:.3f} (percentiles {BOOST_RAMP})")
-        for gain in BOOST_GAINS:
-            head.boost = (gain, *ramp)
+        for boost in (None, *((gain, *ramp) for gain in BOOST_GAINS)):  # None: the plain annealed mean
+            head.boost = boost
             s = metrics.photo_figures(zip(predictions(model, truths), truths))
-            tried.append(((gain, *ramp), s["ciede2000"], s["colorfulness_ratio"]))
+            tried.append((boost, s["ciede2000"], s["colorfulness_ratio"]))
     for value, de, ratio in tried:
-        print(f"  val: gain {np.ravel(value)[0]:<5} CIEDE2000 {de:.3f}  colourfulness ratio {ratio:.3f}")
+        label = "none" if value is None else np.ravel(value)[0]
+        print(f"  val: gain {label:<5} CIEDE2000 {de:.3f}  colourfulness ratio {ratio:.3f}")
     return choose(tried, grey), tried, grey
 
 
@@ -204,6 +206,14 @@ def train_scratch(args, patches) -> tuple[keras.Model, dict]:
     return model, history
 
 
+def without_optimizer(model: keras.Model) -> keras.Model:
+    """An uncompiled copy of ``model`` with its weights: what ships (Adam's moments would triple the
+    file; ``keras.models.clone_model`` keeps them)."""
+    copy = keras.Model.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def train_lite0(args, patches) -> tuple[keras.Model, keras.Model, dict]:
     """The frozen ImageNet encoder's features of the patches and their mirror images, cached; a
     decoder trained on them; the two joined (approach ``lite0``)."""
@@ -216,7 +226,7 @@ def train_lite0(args, patches) -> tuple[keras.Model, keras.Model, dict]:
     print(f"{decoder.name} ({args.head}): {decoder.count_params():,} parameters, {args.epochs} epochs")
     history = transfer.fit_decoder(decoder, cache, epochs=args.epochs, batch_size=args.batch_size,
                                    learning_rate=args.learning_rate, seed=args.seed, verbose=2)
-    history["total_seconds"] = cache.seconds + history["seconds"]
+    history["total_seconds"] += cache.seconds
     return lite0_unet.colorizer(encoder, decoder, name="reference"), decoder, history
 
 
@@ -264,7 +274,7 @@ def main(argv=None):
 
     regression = predicts(model) == "ab"
     out = Path(args.out)
-    train.save_atomically(decoder if args.approach == "lite0" else model, out)
+    train.save_atomically(without_optimizer(decoder) if args.approach == "lite0" else model, out)
     gpus = tf.config.list_physical_devices("GPU")
     record = {
         "command": shlex.join(["python", "benchmarks/train_reference.py", *(argv if argv is not None else sys.argv[1:])]),
@@ -286,11 +296,11 @@ def main(argv=None):
                    f"{len(gpus)} GPU(s), TensorFlow {tf.__version__}, Keras {keras.__version__}; "
                    f"load average {os.getloadavg()[1]:.1f} over the last 5 minutes (other work shares these cores)",
         "knob": {"name": "gain" if regression else "boost (gain, low, high)",
-                 "value": knob if regression else [round(v, 4) for v in knob],
+                 "value": knob if regression or knob is None else [round(v, 4) for v in knob],
                  "temperature": None if regression else model.layers[-1].temperature,
                  "fitted_on": f"{len(val_photos)} validation photos", "grey_ciede2000": round(val_grey, 3),
                  "grey_margin": GREY_MARGIN, "target_ratio": list(TARGET_RATIO),
-                 "tried": [{"value": v if regression else [round(x, 4) for x in v],
+                 "tried": [{"value": v if regression or v is None else [round(x, 4) for x in v],
                             "ciede2000": round(d, 3), "colorfulness_ratio": round(r, 3)} for v, d, r in tried]},
         "test": {"photos": len(test_photos), "resolution": "full (as loaded)",
                  "ciede2000": round(ours["ciede2000"], 3), "grey_ciede2000": round(grey["ciede2000"], 3),

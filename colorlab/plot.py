@@ -36,6 +36,19 @@ def image_rows(rows: dict, n: int | None = None, size: float = 1.4, title: str |
     return fig
 
 
+def photos(pictures: dict, size: float = 3.2):
+    """Photographs side by side, titled by their keys (label -> RGB, or grey (H, W)); unlike
+    ``image_rows`` they keep their own shapes. Introduced in lesson 00."""
+    fig, axes = plt.subplots(1, len(pictures), figsize=(size * len(pictures), size * 0.75), squeeze=False, dpi=DPI)
+    for ax, (title, picture) in zip(axes[0], pictures.items()):
+        ax.imshow(np.clip(picture, 0, 1), cmap="gray" if np.ndim(picture) == 2 else None, vmin=0, vmax=1,
+                  interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
 def channels(rgb: np.ndarray, size: float = 2.2):
     """An image split two ways: its R, G, B channels, and its L*, a*, b* channels, with the colour
     of a*b* shown on its own at a constant lightness.

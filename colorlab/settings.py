@@ -46,7 +46,10 @@ _SIZES = {
     # toyworld runs of 07 and the training runs of 09-11 (``train.fit_or_load``), so FAST mode keeps
     # their sizes and loads them too.
     "09_vgg_transformer": {"n_train": (512, 512), "n_test": (64, 16), "size": (64, 64), "epochs": (4, 4),
-                           "guard_s": (600, 6)},
+                           "guard_s": (600, 6),
+                           # The same decoder on a random and on the ImageNet Lite0 encoder, trained live.
+                           "transfer_patches": (600, 48), "transfer_size": (64, 64), "transfer_epochs": (3, 1),
+                           "transfer_seeds": ((0, 1, 2), (0,)), "transfer_photos": (26, 4), "transfer_side": (192, 96)},
     "10_loss_averaging": {"n_train": (1024, 1024), "n_test": (128, 32), "size": (32, 32), "epochs": (10, 10),
                           "gan_epochs": (12, 12), "photo_epochs": (8, 8), "max_photos": (400, 400),
                           "guard_s": (300, 20)},
@@ -60,12 +63,15 @@ _SIZES = {
                 "guard_s": (300, 20), "large": (128, 64), "photo_size": (32, 32), "photo_epochs": (10, 1),
                 "max_photos": (400, 6)},
     "12_evaluation": {"n_train": (768, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
-                      "guard_s": (300, 20)},
+                      "guard_s": (300, 20), "semantic_photos": (52, 6), "semantic_side": (256, 128)},
     # Lesson 14 uses the shipped reference model: it measures and fine-tunes, it trains nothing from scratch.
     "14_your_own_photos": {"per_category": (8, 1), "side": (384, 128), "finetune_photos": (12, 2),
                            "finetune_size": (96, 64), "finetune_epochs": (3, 1)},
     "15_colour_hints": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
-                        "hint_counts": ((0, 1, 2, 4, 8), (0, 1, 8)), "photo_side": (256, 96), "guard_s": (600, 20)},
+                        "hint_counts": ((0, 1, 2, 4, 8), (0, 1, 8)), "photo_side": (256, 96), "guard_s": (600, 20),
+                        # The hint decoder on the ImageNet encoder, trained live on cached features.
+                        "photo_patches": (800, 48), "photo_patch_size": (64, 64), "photo_epochs": (4, 1),
+                        "photo_hints": (10, 10), "test_photos": (52, 4), "test_side": (192, 96)},
 }
 
 

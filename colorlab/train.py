@@ -408,7 +408,7 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     if live:
         shown = validation if validation is not None else images
         extra.append(LiveView(sample_images(model, shown, samples), baseline_images=shown))
-    timer = _EpochTimer()
+    timer = EpochTimer()
     start = time.perf_counter()
     multi_worker = strategy is not None and _workers(strategy) > 1  # one worker needs no workaround
     workaround = compat.multi_worker_fit(model, strategy, train_data) if multi_worker else contextlib.nullcontext()
@@ -588,7 +588,9 @@ def mixed_precision(enabled: bool = True) -> str:
     return previous
 
 
-class _EpochTimer(keras.callbacks.Callback):
+class EpochTimer(keras.callbacks.Callback):
+    """Each epoch's wall-clock seconds, in ``seconds``."""
+
     def on_train_begin(self, logs=None):
         self.seconds = []
 

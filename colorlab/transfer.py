@@ -17,7 +17,9 @@ import numpy as np
 from . import color, data
 from .models import predicts
 from .models.classifiers import classes_of
+from .models.hints import sample_hints
 from .models.lite0_unet import CLASS_STRIDE
+from .train import EpochTimer
 
 #: Pictures the encoder sees at a time (its activations, not its weights, fill the memory).
 ENCODE_BATCH = 32
@@ -67,11 +69,14 @@ def targets(decoder: keras.Model, images: np.ndarray) -> np.ndarray:
 
 class _Batches(keras.utils.PyDataset):
     """Shuffled batches of cached features and targets, each cast to float32 as it is served (the
-    whole cache in float32 would take twice its memory, and Keras would copy it again)."""
+    whole cache in float32 would take twice its memory, and Keras would copy it again). With
+    ``hints``, each batch also gets colour hints drawn from its true a*b* (``sample_hints``),
+    afresh each epoch when shuffled."""
 
-    def __init__(self, inputs, target, batch_size: int, seed: int, shuffle: bool):
+    def __init__(self, inputs, target, batch_size: int, seed: int, shuffle: bool, hints: bool = False):
         super().__init__()
         self.inputs, self.target, self.batch_size, self.shuffle = inputs, target, batch_size, shuffle
+        self.hints, self.seed, self.epoch = hints, seed, 0
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(target)) if shuffle else np.arange(len(target))
 
@@ -82,26 +87,35 @@ class _Batches(keras.utils.PyDataset):
         rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
         x = tuple(a[rows].astype(np.float32) for a in self.inputs)
         y = self.target[rows]
-        return x, (y.astype(np.float32) if y.dtype == np.float16 else y)
+        y = y.astype(np.float32) if y.dtype == np.float16 else y
+        if self.hints:
+            x += tuple(h.numpy() for h in sample_hints(y, (self.seed, self.epoch * len(self) + index)))
+        return x, y
 
     def on_epoch_end(self):
         if self.shuffle:
             self.order = self.rng.permutation(len(self.target))
+            self.epoch += 1
 
 
 def fit_decoder(decoder: keras.Model, cache: Cache, validation: Cache | None = None, epochs: int = 5,
                 batch_size: int = 16, learning_rate: float = 2e-3, seed: int = 0, verbose: int = 0) -> dict:
     """Train ``decoder`` on the cached features (L1 for a*b*, cross-entropy for classes), Adam
-    with a cosine-decayed learning rate, shuffled with ``seed``. Returns the history (loss per
-    epoch, ``val_loss`` with ``validation``) and the training's seconds."""
+    with a cosine-decayed learning rate, shuffled with ``seed``; a decoder that takes colour hints
+    gets them drawn from the truth, as ``train.fit`` gives ``hint_unet`` its hints. Returns the history as
+    ``train.fit`` does: loss per epoch (``val_loss`` with ``validation``), ``seconds`` per epoch
+    and ``total_seconds``."""
     keras.utils.set_random_seed(seed)
     steps = epochs * int(np.ceil(len(cache) / batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
     loss = "mean_absolute_error" if predicts(decoder) == "ab" else "sparse_categorical_crossentropy"
     decoder.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
-    batches = _Batches(cache.inputs, targets(decoder, cache.images), batch_size, seed, shuffle=True)
+    hints = "hint_ab" in [t.name for t in decoder.inputs]
+    batches = _Batches(cache.inputs, targets(decoder, cache.images), batch_size, seed, shuffle=True, hints=hints)
     val = None if validation is None else _Batches(validation.inputs, targets(decoder, validation.images),
-                                                   batch_size, seed, shuffle=False)
+                                                   batch_size, seed, shuffle=False, hints=hints)
+    timer = EpochTimer()
     start = time.perf_counter()
-    history = decoder.fit(batches, validation_data=val, epochs=epochs, verbose=verbose).history
-    return {**{k: [float(v) for v in vs] for k, vs in history.items()}, "seconds": time.perf_counter() - start}
+    history = decoder.fit(batches, validation_data=val, epochs=epochs, verbose=verbose, callbacks=[timer]).history
+    return {**{k: [float(v) for v in vs] for k, vs in history.items()}, "seconds": timer.seconds,
+            "total_seconds": time.perf_counter() - start}

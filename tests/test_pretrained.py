@@ -259,3 +259,28 @@ def test_the_semantic_test_keeps_the_true_photos_labels(lite0_classifier):
     assert scores["truth"]["top1"] == 1.0
     assert scores["grey"]["top1"] >= 2 / 3  # the cat and the espresso survive losing their colour
     assert scores["noise"]["probability"] < scores["grey"]["probability"] < scores["truth"]["probability"]
+
+
+def test_a_hint_decoder_takes_hints_through_the_joined_model_and_learns_to_follow_them(random_encoder):
+    scenes = __import__("colorlab").data.toyworld(64, 64, seed=0)
+    cache = transfer.encode(random_encoder, scenes.images)
+    decoder = lite0_unet.decoder_model("ab", widths=(32, 32, 24, 16, 16, 8), hints=True)
+    history = transfer.fit_decoder(decoder, cache, epochs=4, batch_size=8, learning_rate=3e-3)
+    assert history["loss"][-1] < history["loss"][0]
+    model = lite0_unet.colorizer(random_encoder, decoder)
+    from colorlab.models.hints import takes_hints
+
+    assert takes_hints(model)
+    # A hint on a diamond settles its colour: the hinted guess is nearer the truth there.
+    test = __import__("colorlab").data.toyworld(16, 64, seed=3)
+    truth_ab = color.rgb_to_lab(test.images)[..., 1:]
+    hints = []
+    for mask, ab in zip(test.ambiguous, truth_ab):
+        rows, cols = np.nonzero(mask)
+        hints.append([] if len(rows) == 0 else [(rows[len(rows) // 2], cols[len(rows) // 2], ab[rows[len(rows) // 2], cols[len(rows) // 2]])])
+    plain = color.rgb_to_lab(train.colorize(model, test.images))[..., 1:]
+    hinted = color.rgb_to_lab(train.colorize(model, test.images, hints=hints))[..., 1:]
+    error = lambda guess: np.abs(guess - truth_ab)[test.ambiguous].mean()  # noqa: E731
+    assert error(hinted) < error(plain)
+    with pytest.raises(ValueError, match="hints go with"):
+        lite0_unet.decoder_model("classes", hints=True)

@@ -23,6 +23,8 @@ from keras import layers
 from ..backbones import LITE0_TAPS, efficientnet_lite0
 from .blocks import conv_bn_act, output_head
 from .classifiers import ANNEALED_T, PaletteSoftmax, ab_bins
+from .hints import PRESETS as HINT_PRESETS
+from .hints import HintBlend
 
 #: Channels of the encoder's features at strides 2, 4, 8, 16 and 32.
 FEATURE_CHANNELS = (16, 24, 40, 112, 320)
@@ -33,39 +35,63 @@ SIDE_MULTIPLE = max(LITE0_TAPS)
 HEADS = ("ab", "classes")
 #: The classes head predicts at this stride (as ``ab_classifier`` does).
 CLASS_STRIDE = 4
+#: A hint decoder spreads each hint over this many pixels a side, as the tiny ``hint_unet`` does.
+HINT_SPREAD = HINT_PRESETS["tiny"]["spread"]
 
 
 def decoder_model(head: str = "ab", widths=WIDTHS, bn_momentum: float = 0.9, grid: float = 10.0,
-                  temperature: float = ANNEALED_T, name: str = "lite0_decoder") -> keras.Model:
-    """The decoder, from [L* / 100, features at strides 2, 4, 8, 16, 32] to ``head``'s output."""
+                  temperature: float = ANNEALED_T, hints: bool = False, name: str = "lite0_decoder") -> keras.Model:
+    """The decoder, from [L* / 100, features at strides 2, 4, 8, 16, 32] to ``head``'s output.
+
+    ``hints=True`` (a*b* head only; lesson 15): two more inputs, colour hints as ``hint_unet``
+    takes them (a*b* / 128 and a mask, at the input's size). The encoder is frozen and never sees
+    them, so they enter the decoder: averaged down to each level's size and concatenated with its
+    features, so a hint can reach the whole region around it, and at full size through
+    ``hint_unet``'s 9 x 9 spread and learned gate (``HintBlend``)."""
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    if hints and head != "ab":
+        raise ValueError("hints go with the a*b* head")
     L = keras.Input((None, None, 1), name="L")
     features = [keras.Input((None, None, c), name=f"stride{s}") for s, c in zip(sorted(LITE0_TAPS), FEATURE_CHANNELS)]
+    given = [keras.Input((None, None, 2), name="hint_ab"), keras.Input((None, None, 1), name="hint_mask")] if hints else []
+    hint_maps = layers.Concatenate()(given) if hints else None  # the hint ab is already 0 where there is none
     w32, *w_up = widths
     x = layers.Conv2D(w32, 1, name="from_stride32")(features[-1])  # 320 -> w32 channels, cheaply
     x = layers.Activation("relu")(layers.BatchNormalization(momentum=bn_momentum)(x))
     # Up from stride 32 to stride 2: double the size, bring the encoder's features of that size.
-    for skip, width in zip(reversed(features[:-1]), w_up):
-        x = layers.Concatenate()([layers.UpSampling2D(interpolation="bilinear")(x), skip])
-        x = conv_bn_act(conv_bn_act(x, width, bn_momentum), width, bn_momentum)
-        if head == "classes" and skip is features[sorted(LITE0_TAPS).index(CLASS_STRIDE)]:
+    for stride, skip, width in zip((16, 8, 4, 2), reversed(features[:-1]), w_up):
+        level = [layers.UpSampling2D(interpolation="bilinear")(x), skip]
+        if hints:
+            level.append(layers.AveragePooling2D(stride, name=f"hints_at_stride{stride}")(hint_maps))
+        x = conv_bn_act(conv_bn_act(layers.Concatenate()(level), width, bn_momentum), width, bn_momentum)
+        if head == "classes" and stride == CLASS_STRIDE:
             centers = ab_bins(grid)
             logits = layers.Conv2D(len(centers), 1, name="logits")(x)
             return keras.Model([L, *features], PaletteSoftmax(centers, temperature)(logits), name=name)
-    x = layers.Concatenate()([layers.UpSampling2D(interpolation="bilinear")(x), L])  # full size
-    x = conv_bn_act(x, widths[-1], bn_momentum)
-    return keras.Model([L, *features], output_head(x, "ab"), name=name)
+    x = layers.Concatenate()([layers.UpSampling2D(interpolation="bilinear")(x), L, *given])  # full size
+    if not hints:
+        return keras.Model([L, *features], output_head(conv_bn_act(x, widths[-1], bn_momentum), "ab"), name=name)
+    hint_ab, hint_mask = given
+    window = layers.AveragePooling2D(HINT_SPREAD, strides=1, padding="same")
+    share = window(hint_mask)
+    spread_ab = window(hint_ab * hint_mask) / keras.ops.maximum(share, 1e-6)
+    x = conv_bn_act(layers.Concatenate()([x, spread_ab, share]), widths[-1], bn_momentum)
+    own_ab = output_head(x, "ab", name="own_ab")
+    gate = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="hint_gate")(x)
+    return keras.Model([L, *features, *given], HintBlend(name="ab")([own_ab, gate, spread_ab, share]), name=name)
 
 
 def colorizer(encoder: keras.Model, decoder: keras.Model, name: str = "lite0_unet") -> keras.Model:
-    """One model from L* / 100: ``encoder``'s features into ``decoder``. Its last layer is the
-    decoder's head (``"ab"`` or ``"classes"``), so ``models.predicts`` and ``train.colorize``
-    treat it like any colorizer; the layers are shared, not copied."""
+    """One model from L* / 100 (and the hints, for a decoder that takes them): ``encoder``'s
+    features into ``decoder``. Its last layer is the decoder's head (``"ab"`` or ``"classes"``),
+    so ``models.predicts`` and ``train.colorize`` treat it like any colorizer; the layers are
+    shared, not copied."""
     L = keras.Input((None, None, 1), name="L")
-    body = keras.Model(decoder.inputs, decoder.layers[-1].input, name=f"{decoder.name}_body")
+    hints = [keras.Input(t.shape[1:], name=t.name) for t in decoder.inputs[1 + len(FEATURE_CHANNELS):]]
     head = decoder.layers[-1]
-    return keras.Model(L, head(body([L, *encoder(L)])), name=name)
+    body = keras.Model(decoder.inputs, head.input, name=f"{decoder.name}_body")
+    return keras.Model([L, *hints] if hints else L, head(body([L, *encoder(L), *hints])), name=name)
 
 
 def lite0_unet(head: str = "ab", weights: str | None = "imagenet", **decoder_options) -> keras.Model:
