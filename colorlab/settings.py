@@ -48,8 +48,8 @@ _SIZES = {
     "09_vgg_transformer": {"n_train": (512, 512), "n_test": (64, 16), "size": (64, 64), "epochs": (4, 4),
                            "guard_s": (600, 6),
                            # The same decoder on a random and on the ImageNet Lite0 encoder, trained live.
-                           "transfer_patches": (600, 48), "transfer_size": (64, 64), "transfer_epochs": (3, 1),
-                           "transfer_seeds": ((0, 1, 2), (0,)), "transfer_photos": (26, 4), "transfer_side": (192, 96)},
+                           "transfer_patches": (1000, 64), "transfer_size": (64, 64), "transfer_epochs": (3, 1),
+                           "transfer_seeds": ((0, 1, 2), (0,)), "transfer_photos": (20, 4), "transfer_side": (160, 96)},
     "10_loss_averaging": {"n_train": (1024, 1024), "n_test": (128, 32), "size": (32, 32), "epochs": (10, 10),
                           "gan_epochs": (12, 12), "photo_epochs": (8, 8), "max_photos": (400, 400),
                           "guard_s": (300, 20)},

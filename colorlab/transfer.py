@@ -14,7 +14,7 @@ import time
 import keras
 import numpy as np
 
-from . import color, data
+from . import color, compat, data
 from .models import predicts
 from .models.classifiers import classes_of
 from .models.hints import sample_hints
@@ -116,6 +116,10 @@ def fit_decoder(decoder: keras.Model, cache: Cache, validation: Cache | None = N
                                                    batch_size, seed, shuffle=False, hints=hints)
     timer = EpochTimer()
     start = time.perf_counter()
-    history = decoder.fit(batches, validation_data=val, epochs=epochs, verbose=verbose, callbacks=[timer]).history
+    with compat.freeing_graphs():  # as train.fit: a lesson that trains six decoders must not keep six graphs
+        try:
+            history = decoder.fit(batches, validation_data=val, epochs=epochs, verbose=verbose, callbacks=[timer]).history
+        finally:
+            decoder.train_function = decoder.test_function = None
     return {**{k: [float(v) for v in vs] for k, vs in history.items()}, "seconds": timer.seconds,
             "total_seconds": time.perf_counter() - start}
