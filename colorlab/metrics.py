@@ -238,6 +238,7 @@ def photo_figures(pairs) -> dict:
     return {"ciede2000": float(np.mean(per_photo)), "colorfulness_ratio": float(np.mean(ours) / np.mean(theirs)),
             "per_photo": per_photo}
 
+
 def paired_difference(ours, theirs, confidence: float = 0.95, resamples: int = 10_000, seed: int = 0) -> dict:
     """The mean of ``ours - theirs`` over paired items (photos scored by two colorizers) and its
     bootstrap ``confidence`` interval (``scipy.stats.bootstrap``, percentile method, resampling

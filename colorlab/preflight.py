@@ -33,17 +33,18 @@ from . import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Peak memory the hungriest lesson used when measured (lesson 04, 1.48 GB, with the README's
-#: run times), rounded up. The course's budget is 1.5 GB a lesson (CONTRIBUTING.md).
-LESSON_MEMORY_BYTES = 1.5e9
+#: Peak memory the hungriest lesson used when measured (lesson 09, 1.65 GB, with the README's
+#: run times), rounded up. The course's budget is 1.5 GB a lesson (CONTRIBUTING.md), which
+#: lesson 09 exceeds since its ImageNet-encoder experiment.
+LESSON_MEMORY_BYTES = 1.7e9
 
 #: Each lesson's normal run time in seconds on the reference machine (2 CPU cores), as measured
 #: by ``make budgets`` and printed in the README's course map.
 REFERENCE_RUN_S = {
     "00_start_here": 92, "01_color_spaces": 20, "02_data": 44, "03_sequential_rgb": 172,
     "04_simple_cnn": 148, "05_improved_cnn": 169, "06_sequential_lab": 152, "07_unet": 127,
-    "08_color_classification": 168, "09_vgg_transformer": 70, "10_loss_averaging": 69,
-    "11_gan": 79, "12_evaluation": 84, "13_scaling_up": 90, "14_your_own_photos": 102,
+    "08_color_classification": 168, "09_vgg_transformer": 140, "10_loss_averaging": 69,
+    "11_gan": 79, "12_evaluation": 84, "13_scaling_up": 90, "14_your_own_photos": 97,
     "15_colour_hints": 78,
 }
 

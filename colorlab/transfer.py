@@ -4,7 +4,7 @@ A frozen encoder gives every picture the same features in every epoch, so runnin
 step is wasted work: ``encode`` runs it once over the training pictures (mirrored copies too, the
 the one augmentation the lessons use) and keeps its outputs as
 float16; ``fit_decoder`` then trains only the decoder on them, several times faster than training
-through the encoder. Lessons 09 and 14, and ``benchmarks/train_reference.py``.
+through the encoder. Lessons 09 and ``benchmarks/train_reference.py`` (the reference colorizer of lesson 14).
 """
 
 from __future__ import annotations
@@ -51,8 +51,7 @@ def encode(encoder: keras.Model, images: np.ndarray, flips: bool = False, batch_
     start = time.perf_counter()
     parts = []
     for i in range(0, len(images), batch_size):  # a batch at a time: float copies of all would be large
-        L = color.rgb_to_lab(images[i:i + batch_size].astype(np.float32) / 255.0)[..., :1] / color.L_SCALE
-        L = L.astype(np.float32)
+        L = color.encode_input(images[i:i + batch_size])
         parts.append([L.astype(np.float16)] + [np.asarray(f, np.float16) for f in encoder(L, training=False)])
     inputs = [np.concatenate(level) for level in zip(*parts)]
     return Cache(images, inputs, time.perf_counter() - start)
@@ -61,7 +60,6 @@ def encode(encoder: keras.Model, images: np.ndarray, flips: bool = False, batch_
 def targets(decoder: keras.Model, images: np.ndarray) -> np.ndarray:
     """What ``decoder`` learns to predict for ``images``: a*b* / 128, or class indices at its
     output stride."""
-    images = np.asarray(images, np.float32) / 255.0 if images.dtype == np.uint8 else images
     if predicts(decoder) == "ab":
         return color.encode_pair(images, "ab")[1].astype(np.float16)
     return color.encode_pair(images, "classes", classes_of(decoder)[0], stride=CLASS_STRIDE)[1]

@@ -7,9 +7,10 @@ import types
 import numpy as np
 import pytest
 from skimage import data as skdata
+from skimage.color import lab2rgb, rgb2lab
 from skimage.transform import resize
 
-from colorlab import backbones, color, state_dict
+from colorlab import backbones, color, data, state_dict
 
 # ImageNet class indices: 281-285 are domestic cats (tabby, tiger cat, Persian, Siamese,
 # Egyptian), 967 is espresso.
@@ -150,7 +151,7 @@ def lite0_classifier():
 def _top5(model, image):
     x = resize(image, (224, 224), anti_aliasing=True).astype(np.float32)
     if model.inputs[0].shape[-1] == 1:
-        x = color.rgb_to_lab(x)[..., :1] / color.L_SCALE
+        x = color.encode_input(x)
     return set(np.argsort(model.predict(x[None], verbose=0)[0])[::-1][:5])
 
 
@@ -171,8 +172,8 @@ def test_lite0_sees_the_same_things_in_a_grey_picture():
 
 def test_lightness_to_imagenet_is_the_grey_srgb_of_that_lightness():
     rgb = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)
-    L = color.rgb_to_lab(rgb)[..., :1]
-    grey_rgb = color.lab_to_rgb(np.concatenate([L, np.zeros_like(rgb[..., :2])], axis=-1))
+    L = rgb2lab(rgb)[..., :1]
+    grey_rgb = lab2rgb(np.concatenate([L, np.zeros_like(L), np.zeros_like(L)], axis=-1))  # scikit-image's
     fed = np.asarray(backbones.LightnessToImageNet()(L / color.L_SCALE))
     np.testing.assert_allclose(fed, (grey_rgb * 255 - 127) / 128, atol=2e-3)
 
@@ -217,7 +218,7 @@ def test_the_joined_colorizer_runs_the_decoder_on_what_the_cache_holds(random_en
 
 
 def test_a_decoder_learns_from_cached_features(random_encoder):
-    scenes = __import__("colorlab").data.toyworld(48, 64, seed=0).images
+    scenes = data.toyworld(48, 64, seed=0).images
     cache = transfer.encode(random_encoder, scenes)
     decoder = lite0_unet.decoder_model("ab", widths=(32, 32, 24, 16, 16, 8))
     history = transfer.fit_decoder(decoder, cache, epochs=6, batch_size=8, learning_rate=3e-3)
@@ -262,7 +263,7 @@ def test_the_semantic_test_keeps_the_true_photos_labels(lite0_classifier):
 
 
 def test_a_hint_decoder_takes_hints_through_the_joined_model_and_learns_to_follow_them(random_encoder):
-    scenes = __import__("colorlab").data.toyworld(64, 64, seed=0)
+    scenes = data.toyworld(64, 64, seed=0)
     cache = transfer.encode(random_encoder, scenes.images)
     decoder = lite0_unet.decoder_model("ab", widths=(32, 32, 24, 16, 16, 8), hints=True)
     history = transfer.fit_decoder(decoder, cache, epochs=4, batch_size=8, learning_rate=3e-3)
@@ -272,7 +273,7 @@ def test_a_hint_decoder_takes_hints_through_the_joined_model_and_learns_to_follo
 
     assert takes_hints(model)
     # A hint on a diamond settles its colour: the hinted guess is nearer the truth there.
-    test = __import__("colorlab").data.toyworld(16, 64, seed=3)
+    test = data.toyworld(16, 64, seed=3)
     truth_ab = color.rgb_to_lab(test.images)[..., 1:]
     hints = []
     for mask, ab in zip(test.ambiguous, truth_ab):

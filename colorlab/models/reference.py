@@ -14,6 +14,9 @@ from pathlib import Path
 
 import keras
 
+from ..backbones import efficientnet_lite0
+from .lite0_unet import colorizer
+
 #: The shipped weights and their record.
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "reference.keras"
 RECORD = WEIGHTS.with_suffix(".json")
@@ -42,9 +45,6 @@ def load(name: str = "reference") -> keras.Model:
     model = keras.models.load_model(path, compile=False)
     if not about.get("encoder"):
         return model
-    from ..backbones import efficientnet_lite0
-    from .lite0_unet import colorizer
-
     encoder = efficientnet_lite0((None, None, 1))
     encoder.trainable = False
     return colorizer(encoder, model, name=name)
