@@ -98,7 +98,9 @@ def class_weights(indices: np.ndarray, centers: np.ndarray, mix: float = 0.5, si
     inverted and normalised so the expected weight over the data is 1."""
     counts = np.bincount(np.asarray(indices).ravel(), minlength=len(centers)).astype(np.float64)
     distance2 = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
-    p = np.exp(-distance2 / (2 * sigma**2)) @ (counts / counts.sum())
+    # Summed by NumPy, not a BLAS matrix product: BLAS kernels differ between CPUs in their last
+    # bits, and a shipped run's recipe (train.fit_or_load) records these weights' digest.
+    p = (np.exp(-distance2 / (2 * sigma**2)) * (counts / counts.sum())[None, :]).sum(axis=1)
     p /= p.sum()
     weights = 1.0 / ((1 - mix) * p + mix / len(centers))
     weights /= (weights * counts / counts.sum()).sum()
