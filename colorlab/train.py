@@ -167,6 +167,26 @@ def _write_atomically(path: Path, write) -> None:
         partial.unlink(missing_ok=True)
 
 
+def settle_batch_norm(model: keras.Model, images, batch_size: int = 32, batches: int = 16, seed: int = 0) -> int:
+    """Recompute every BatchNormalization layer's running mean and variance from ``batches``
+    batches of ``images`` with the model's final weights, as the average of the batches'
+    statistics ("precise BN": Wu and Johnson, 2021). During a short run the running averages lag
+    behind weights that still change fast, and inference (``predict``, ``training=False``) then
+    normalises with statistics of a model that no longer exists. Changes nothing else; returns
+    how many layers it settled."""
+    norms = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    try:
+        for seen, (inputs, *_) in enumerate(training_data(model, images, batch_size, seed=seed).take(batches), 1):
+            for layer in norms:  # running = running * (1 - 1/seen) + batch / seen: the mean of the batches so far
+                layer.momentum = 1.0 - 1.0 / seen
+            model(inputs, training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+    return len(norms)
+
+
 def grey_baseline_loss(model: keras.Model, images) -> float | None:
     """The loss ``model`` would have on RGB ``images`` if it predicted no colour at all: the line
     its validation loss must get under. None for a classifier (cross-entropy has no grey guess)

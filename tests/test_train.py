@@ -195,6 +195,30 @@ def test_multi_worker_workaround_fails_loudly_when_keras_internals_move(monkeypa
         compat.multi_worker_fit(model, None, None)
 
 
+def test_settle_batch_norm_replaces_stale_running_statistics_by_the_batches_own_and_changes_nothing_else():
+    keras.utils.set_random_seed(0)
+    model = models.build("unet")
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in norms:  # statistics as stale as they can be
+        layer.moving_mean.assign(np.full(layer.moving_mean.shape, 3.0, "float32"))
+        layer.moving_variance.assign(np.full(layer.moving_variance.shape, 50.0, "float32"))
+    learned = [w.numpy().copy() for w in model.trainable_weights]
+    x = color.encode_input(HELD_OUT.images)
+    batch_view = model(x, training=True).numpy()  # what the model computes with each batch's own statistics
+    stale_gap = np.abs(model.predict(x, verbose=0) - batch_view).mean()
+
+    assert train.settle_batch_norm(model, SCENES.images, batch_size=32, batches=8) == len(norms)  # all 256 scenes
+
+    settled_gap = np.abs(model.predict(x, verbose=0) - batch_view).mean()
+    assert settled_gap < 0.1 * stale_gap, (settled_gap, stale_gap)
+    first = norms[0]  # its input does not depend on other statistics: its mean is the scenes' mean exactly
+    first_input = keras.Model(model.inputs[0], first.input)(color.encode_input(SCENES.images)).numpy()
+    np.testing.assert_allclose(first.moving_mean.numpy(), first_input.mean(axis=(0, 1, 2)), atol=1e-4)
+    for before, after in zip(learned, model.trainable_weights):
+        np.testing.assert_array_equal(before, after.numpy())
+    assert all(layer.momentum == models.blocks.TINY_BN_MOMENTUM for layer in norms)
+
+
 def test_seeded_runs_are_reproducible():
     runs = []
     for _ in range(2):
