@@ -63,12 +63,16 @@ _SIZES = {
                 "guard_s": (300, 20), "large": (128, 64), "photo_size": (32, 32), "photo_epochs": (10, 1),
                 "max_photos": (400, 6)},
     "12_evaluation": {"n_train": (768, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
-                      "guard_s": (300, 20)},
+                      "guard_s": (300, 20), "semantic_photos": (52, 6), "semantic_side": (256, 128),
+                      "frechet_resamples": (100, 20)},
     # Lesson 14 uses the shipped reference model: it measures and fine-tunes, it trains nothing from scratch.
     "14_your_own_photos": {"per_category": (8, 1), "side": (384, 128), "finetune_photos": (12, 2),
                            "finetune_size": (96, 64), "finetune_epochs": (3, 1)},
     "15_colour_hints": {"n_train": (1024, 96), "n_test": (128, 32), "size": (32, 32), "epochs": (6, 1),
-                        "hint_counts": ((0, 1, 2, 4, 8), (0, 1, 8)), "photo_side": (256, 96), "guard_s": (600, 20)},
+                        "hint_counts": ((0, 1, 2, 4, 8), (0, 1, 8)), "photo_side": (256, 96), "guard_s": (600, 20),
+                        # The hint decoder on the ImageNet encoder, trained live on cached features.
+                        "photo_patches": (800, 48), "photo_patch_size": (64, 64), "photo_epochs": (4, 1),
+                        "photo_hints": (10, 10), "test_photos": (52, 4), "test_side": (192, 96)},
 }
 
 

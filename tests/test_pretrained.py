@@ -260,6 +260,8 @@ def test_the_semantic_test_keeps_the_true_photos_labels(lite0_classifier):
     assert scores["truth"]["top1"] == 1.0
     assert scores["grey"]["top1"] >= 2 / 3  # the cat and the espresso survive losing their colour
     assert scores["noise"]["probability"] < scores["grey"]["probability"] < scores["truth"]["probability"]
+    assert np.mean(scores["grey"]["per_photo"]) == pytest.approx(scores["grey"]["probability"])
+    assert len(scores["noise"]["per_photo"]) == 3
 
 
 def test_a_hint_decoder_takes_hints_through_the_joined_model_and_learns_to_follow_them(random_encoder):
