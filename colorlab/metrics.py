@@ -259,9 +259,6 @@ def paired_difference(ours, theirs, confidence: float = 0.95, resamples: int = 1
 
 #: The classifier's input side; photos are scaled (shorter side) and centre-cropped to it.
 SEMANTIC_SIDE = 224
-#: Pictures per call of the classifier: called eagerly, Lite0 holds about 85 MB of activations per
-#: 224-pixel picture until the call ends (16 at a time took 1.35 GB, 4 take 0.34 GB).
-SEMANTIC_BATCH = 4
 
 
 def _classifier_view(image) -> np.ndarray:
@@ -284,16 +281,15 @@ def semantic_test(versions: dict, truths, classifier=None) -> dict:
     probability given to that class) and ``per_photo`` (that probability photo by photo, for
     ``paired_difference``). The truth itself scores top1 = 1 by construction; colour
     that helps recognition moves a version from grey's figures towards it. Lesson 12."""
-    if classifier is None:
-        from .backbones import efficientnet_lite0
+    from .backbones import efficientnet_lite0, traced
 
+    if classifier is None:
         classifier = efficientnet_lite0((SEMANTIC_SIDE, SEMANTIC_SIDE, 3), head=True)
-    truths = list(truths)
+    truths, classify = list(truths), traced(classifier)
 
     def probabilities(images):
         views = np.stack([_classifier_view(im) for im in images])
-        return np.concatenate([classifier(views[i:i + SEMANTIC_BATCH], training=False).numpy()
-                               for i in range(0, len(views), SEMANTIC_BATCH)])
+        return np.concatenate([classify(views[i:i + 16])[0] for i in range(0, len(views), 16)])
 
     labels = probabilities(truths).argmax(axis=1)
     results = {}
@@ -311,13 +307,13 @@ def pooled_features(images, encoder=None) -> np.ndarray:
     """Each image's EfficientNet-Lite0 features at stride 32, averaged over positions (320
     numbers an image), from its RGB at ``SEMANTIC_SIDE``: what ``frechet_distance`` compares.
     ``encoder``: ``backbones.efficientnet_lite0((224, 224, 3))`` unless given. Lesson 12."""
-    if encoder is None:
-        from .backbones import efficientnet_lite0
+    from .backbones import efficientnet_lite0, traced
 
+    if encoder is None:
         encoder = efficientnet_lite0((SEMANTIC_SIDE, SEMANTIC_SIDE, 3))
     views = np.stack([_classifier_view(im) for im in images])
-    return np.concatenate([np.asarray(encoder(views[i:i + SEMANTIC_BATCH], training=False)[-1]).mean(axis=(1, 2))
-                           for i in range(0, len(views), SEMANTIC_BATCH)])
+    features = traced(encoder)
+    return np.concatenate([features(views[i:i + 16])[-1].mean(axis=(1, 2)) for i in range(0, len(views), 16)])
 
 
 def frechet_distance(features_a, features_b) -> float:

