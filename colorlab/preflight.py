@@ -33,24 +33,23 @@ from . import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Peak memory the hungriest lesson used when measured (lesson 09, 1.65 GB, with the README's
+#: Peak memory the hungriest lesson used when measured (lesson 09, 1.53 GB, with the README's
 #: run times), rounded up. The course's budget is 1.5 GB a lesson (CONTRIBUTING.md), which
 #: lesson 09 exceeds since its ImageNet-encoder experiment.
-LESSON_MEMORY_BYTES = 1.7e9
+LESSON_MEMORY_BYTES = 1.6e9
 
 #: Each lesson's normal run time in seconds on the reference machine (2 CPU cores), as measured
 #: by ``make budgets`` and printed in the README's course map.
 REFERENCE_RUN_S = {
-    "00_start_here": 92, "01_color_spaces": 20, "02_data": 44, "03_sequential_rgb": 172,
-    "04_simple_cnn": 148, "05_improved_cnn": 169, "06_sequential_lab": 152, "07_unet": 127,
-    "08_color_classification": 168, "09_vgg_transformer": 140, "10_loss_averaging": 69,
-    "11_gan": 79, "12_evaluation": 84, "13_scaling_up": 90, "14_your_own_photos": 97,
-    "15_colour_hints": 78,
+    "00_start_here": 35, "01_color_spaces": 10, "02_data": 23, "03_sequential_rgb": 68,
+    "04_simple_cnn": 47, "05_improved_cnn": 57, "06_sequential_lab": 69, "07_unet": 55,
+    "08_color_classification": 63, "09_vgg_transformer": 142, "10_loss_averaging": 32, "11_gan": 37,
+    "12_evaluation": 90, "13_scaling_up": 44, "14_your_own_photos": 88, "15_colour_hints": 99,
 }
 
 #: ``training_step_s()`` on the reference machine, by ``python -m colorlab.preflight --step-time``
-#: (three runs on the idle machine that timed the lessons: 0.048, 0.048 and 0.063 s).
-REFERENCE_STEP_S = 0.048
+#: (three runs on the idle machine that timed the lessons: 0.0225, 0.0199 and 0.0201 s).
+REFERENCE_STEP_S = 0.020
 
 #: A lesson predicted to take longer than this is too slow to teach in normal mode.
 SLOW_LESSON_S = 600

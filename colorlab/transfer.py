@@ -49,11 +49,14 @@ def encode(encoder: keras.Model, images: np.ndarray, flips: bool = False, batch_
     if flips:
         images = np.concatenate([images, images[:, :, ::-1]])
     start = time.perf_counter()
-    features, parts = backbones.traced(encoder), []
+    features, inputs = backbones.traced(encoder), None
     for i in range(0, len(images), batch_size):  # a batch at a time: float copies of all would be large
         L = color.encode_input(images[i:i + batch_size])
-        parts.append([L.astype(np.float16)] + [f.astype(np.float16) for f in features(L)])
-    inputs = [np.concatenate(level) for level in zip(*parts)]
+        batch = [L, *features(L)]
+        if inputs is None:  # filled in place: joining per-batch parts would briefly hold the cache twice
+            inputs = [np.empty((len(images), *level.shape[1:]), np.float16) for level in batch]
+        for cached, level in zip(inputs, batch):
+            cached[i:i + len(level)] = level
     return Cache(images, inputs, time.perf_counter() - start)
 
 
