@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/encoder.py
 
 Prints EfficientNet-Lite0's images per second (inference, frozen, batches of 32) at the sizes the
-lessons use, then the decoder's training speed (patches per second) on cached features
+lessons use, traced (``backbones.traced``, what ``transfer.encode`` and the semantic test use) and called
+eagerly, then the decoder's training speed (patches per second) on cached features
 (``transfer.fit_decoder``) against training the joined model through the frozen encoder
 (``train.fit``), on the same patches. Part of ``make bench``.
 """
@@ -29,12 +30,12 @@ SIZES = (64, 128, 256)
 BATCH = 32
 
 
-def images_per_second(encoder, size: int, repeats: int = 3) -> float:
+def images_per_second(infer, size: int, repeats: int = 3) -> float:
     x = np.random.default_rng(0).random((BATCH, size, size, 1)).astype(np.float32)
-    encoder(x, training=False)  # the first call builds the graph
+    infer(x)  # the first call builds (or traces) the graph
     start = time.perf_counter()
     for _ in range(repeats):
-        encoder(x, training=False)
+        infer(x)
     return repeats * BATCH / (time.perf_counter() - start)
 
 
@@ -42,8 +43,10 @@ def main():
     encoder = backbones.efficientnet_lite0()
     encoder.trainable = False
     print("EfficientNet-Lite0 encoder, frozen, inference in batches of 32:")
-    for size in SIZES:
-        print(f"  {size:4d} x {size:<4d}: {images_per_second(encoder, size):7.1f} images/s")
+    ways = {"traced": backbones.traced(encoder), "eager": lambda x: encoder(x, training=False)}
+    for name, infer in ways.items():
+        for size in SIZES:
+            print(f"  {name:6} {size:4d} x {size:<4d}: {images_per_second(infer, size):7.1f} images/s")
 
     patches = data.photos(128, "train", longer_side=384, stride=64).images[:256]
     cache = transfer.encode(encoder, patches)

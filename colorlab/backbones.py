@@ -230,6 +230,6 @@ def traced(model: keras.Model):
     """``model``'s inference as a traced function: ``traced(model)(x)`` is the list of its outputs,
     as NumPy arrays. Called eagerly, a functional model keeps every layer's activations until the
     call returns (Lite0: about 85 MB per 224-pixel picture); a traced graph frees each once the
-    next layer has read it, and runs faster (1,000 patches of 64 px: 2.6 s against 7.5 s)."""
+    next layer has read it, and runs faster (``benchmarks/encoder.py`` times both)."""
     infer = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     return lambda x: [np.asarray(output) for output in keras.tree.flatten(infer(x))]

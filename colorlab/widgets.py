@@ -521,7 +521,7 @@ class PhotoColorizer(widgets.VBox):
                              + f"; saturation x{float(self.saturation.value):.1f}.")
 
 
-def _with_markers(image: np.ndarray, points, cursor=None, side: int = 320) -> np.ndarray:
+def hint_markers(image: np.ndarray, points, cursor=None, side: int = 320) -> np.ndarray:
     """``image`` enlarged (without smoothing) to about ``side`` pixels on its longer side, with a
     square marker ringed in black and white on each hint point ``(row, col, colour)``, filled
     with what the hint says there: its a*b* at the image's own L*. ``cursor`` (row, col), where
@@ -629,7 +629,7 @@ class HintPicker(widgets.VBox):
     def update(self):
         """Colour the image again with the current hints and redraw both pictures."""
         self.colored = self.result()
-        self.result_view.value = _image_bytes(_with_markers(self.colored, [], side=self.side), side=1)
+        self.result_view.value = _image_bytes(hint_markers(self.colored, [], side=self.side), side=1)
         self._draw_grey()
         self.undo_button.disabled = self.clear_button.disabled = not self.points
         self.status.value = (f"{len(self.points)} hint(s). " if self.points else "No hints yet: the model's own guess. ") \
@@ -637,7 +637,7 @@ class HintPicker(widgets.VBox):
 
     def _draw_grey(self):
         cursor = (self.row.value, self.col.value)
-        self.grey_view.value = _image_bytes(_with_markers(self.grey, self.points, cursor, self.side), side=1)
+        self.grey_view.value = _image_bytes(hint_markers(self.grey, self.points, cursor, self.side), side=1)
 
     def figure(self):
         """Grey image with the hints, the model's colours without hints and with them, and the truth."""
@@ -645,7 +645,7 @@ class HintPicker(widgets.VBox):
 
         from . import plot, train
 
-        panels = {"grey + hints": _with_markers(self.grey, self.points, side=self.side),
+        panels = {"grey + hints": hint_markers(self.grey, self.points, side=self.side),
                   "no hints": train.colorize(self.model, self.image),
                   f"{len(self.points)} hint(s)": self.colored, "original": self.image}
         fig, axes = plt.subplots(1, 4, figsize=(10, 2.9), dpi=plot.DPI)

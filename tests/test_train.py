@@ -199,12 +199,12 @@ def test_settle_batch_norm_replaces_stale_running_statistics_by_the_batches_own_
     keras.utils.set_random_seed(0)
     model = models.build("unet")
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    for layer in norms:  # statistics as stale as they can be
+    x = color.encode_input(HELD_OUT.images)
+    batch_view = model(x, training=True).numpy()  # what the model computes with each batch's own statistics
+    for layer in norms:  # then running statistics as stale as they can be
         layer.moving_mean.assign(np.full(layer.moving_mean.shape, 3.0, "float32"))
         layer.moving_variance.assign(np.full(layer.moving_variance.shape, 50.0, "float32"))
     learned = [w.numpy().copy() for w in model.trainable_weights]
-    x = color.encode_input(HELD_OUT.images)
-    batch_view = model(x, training=True).numpy()  # what the model computes with each batch's own statistics
     stale_gap = np.abs(model.predict(x, verbose=0) - batch_view).mean()
 
     assert train.settle_batch_norm(model, SCENES.images, batch_size=32, batches=8) == len(norms)  # all 256 scenes
