@@ -79,7 +79,7 @@ def _tensor_io(fn):
     def wrapper(x, *args, **kwargs):
         if tf.is_tensor(x):
             return fn(x, *args, **kwargs)
-        x = _as_float_array(x)
+        x = as_float_images(x)
         pixels_per_item = int(np.prod(x.shape[1:-1], dtype=np.int64)) if x.ndim > 1 else 1
         step = max(1, CHUNK_PIXELS // max(1, pixels_per_item))
         if x.ndim < 2 or len(x) <= step:
@@ -90,7 +90,7 @@ def _tensor_io(fn):
     return wrapper
 
 
-def _as_float_array(x) -> np.ndarray:
+def as_float_images(x) -> np.ndarray:
     """``x`` as floats: integers scaled to [0, 1] as float32 (divided in place: one copy, not two),
     float64 kept, other floats as float32."""
     x = np.asarray(x)
@@ -360,7 +360,7 @@ def colorfulness(rgb, mask=None):
     each image (or those where ``mask`` (..., H, W) is True). The paper's scale: 0 not
     colourful, 15 slightly, 33 moderately, 45 averagely, 59 quite, 82 highly, 109 extremely.
     """
-    rgb = _as_float_array(rgb) * 255.0
+    rgb = as_float_images(rgb) * 255.0
     if rgb.ndim < 3 or rgb.shape[-1] != 3:
         raise ValueError(f"colorfulness needs (..., H, W, 3) images, got shape {rgb.shape}")
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]

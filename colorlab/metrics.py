@@ -33,7 +33,7 @@ CHROMA_BINS = np.arange(0.0, 140.0 + 5.0, 5.0)
 
 
 def _images(images, name: str) -> np.ndarray:
-    images = color._as_float_array(images)
+    images = color.as_float_images(images)
     if images.ndim == 3:
         images = images[None]
     if images.ndim != 4 or images.shape[-1] != 3:

@@ -105,6 +105,10 @@ def test_shipped_photos_are_the_default_split_by_photo_within_each_category():
     patches = data.photos(32, split="test", categories="animals")
     assert set(patches.category) == {"animals"} and set(patches.source) <= names["test"]
     assert patches.images.shape[1:] == (32, 32, 3) and not data.is_grey(patches.images).any()
+    some = data.photos(32, split="test", categories="animals", max_patches=5)
+    drawn = np.random.default_rng(0).permutation(len(patches.images))[:5]  # the same draw, made after
+    np.testing.assert_array_equal(some.images, patches.images[drawn])
+    assert list(some.source) == list(patches.source[drawn]) and some.images.dtype == np.float32
     whole = data.photos(32, split="test", whole=True)
     assert len(whole.images) == len(set(whole.source)) <= len(parts["test"])
     photo = parts["test"][0]

@@ -128,11 +128,12 @@ def test_vgg_offline_says_so_once_in_full_and_later_builds_still_work(monkeypatc
 
 
 def _imports(path: Path, module: str) -> set[str]:
-    """The colorlab modules that ``module`` (in file ``path``) imports when it is imported: its
-    top-level relative imports, each package on the way to them included."""
+    """The colorlab modules that ``module`` (in file ``path``) imports: every relative import
+    statement in it, those inside functions included (an import deferred to a call is a cycle
+    deferred, not removed), each package on the way to them included."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
-    for node in ast.parse(path.read_text()).body:
+    for node in ast.walk(ast.parse(path.read_text())):
         if not (isinstance(node, ast.ImportFrom) and node.level):
             continue
         base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
@@ -142,6 +143,12 @@ def _imports(path: Path, module: str) -> set[str]:
             parts = name.split(".")
             found.update(".".join(parts[:i]) for i in range(2, len(parts) + 1))
     return {name for name in found if name != module and not module.startswith(name + ".")}
+
+
+def test_the_import_graph_sees_imports_inside_functions(tmp_path):
+    module = tmp_path / "late.py"
+    module.write_text("from . import color\n\ndef f():\n    from .data import pipeline\n")
+    assert _imports(module, "colorlab.late") == {"colorlab.color", "colorlab.data", "colorlab.data.pipeline"}
 
 
 def test_colorlab_has_no_import_cycles():

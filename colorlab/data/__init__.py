@@ -1,5 +1,17 @@
 """Data for the course: toyworld scenes, packaged photos, the learner's own images, downloadable
-datasets (``fetch``), and the preprocessing every lesson shares (see the submodules' docstrings)."""
+datasets (``fetch``), and the preprocessing every lesson shares (see the submodules' docstrings).
+
+The submodules stand in layers; each imports only those below it (``colorlab.color`` and
+``colorlab.settings`` lie under them all)::
+
+    images     photographs: the shipped, packaged and downloaded sets, their splits and patches
+      |   \
+    pipeline  \      resizing, patches, grey checks, splits, augmentation, tf.data pipelines
+      |      download  fetch a registered dataset into the cache, checksummed and safely unpacked
+    files             read, check and list image files (ImageError)
+
+    scenes            toyworld, apart from the rest
+"""
 
 from .download import (
     CACHE_ENV,
@@ -13,14 +25,12 @@ from .download import (
     fetch,
     registry,
 )
+from .files import IMAGE_SUFFIXES, MAX_PIXELS, ImageError, image_files, load_image
 from .images import (
-    MAX_PIXELS,
     PHOTOS,
-    ImageError,
     Patches,
     Photo,
     PhotoSource,
-    load_image,
     packaged_photo,
     photo_set,
     photo_source,
@@ -28,7 +38,6 @@ from .images import (
 )
 from .pipeline import (
     GREY_CHROMA,
-    IMAGE_SUFFIXES,
     Split,
     augmentation,
     augmented_copies,
@@ -37,7 +46,6 @@ from .pipeline import (
     dataset,
     fit_to,
     folder_dataset,
-    image_files,
     is_grey,
     resize_longer_side,
     split_indices,

@@ -14,17 +14,19 @@ Introduced in lesson 02.
 from __future__ import annotations
 
 import csv
-import io
 import os
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .. import settings
+from ..color import as_float_images as floats
+from .download import FetchError, fetch, registry
+from .files import ImageError, image_files, load_image
+from .pipeline import Split, cut_patches, fit_to, is_grey, resize_longer_side, split_indices, to_uint8
 
 #: Photo name -> (loader, group, category). Photos of one group (the two views of the stereo
 #: motorcycle pair) always land in the same split.
@@ -41,15 +43,6 @@ PHOTOS = {
     "china": ("sklearn:china.jpg", "china", "scenes"),
     "flower": ("sklearn:flower.jpg", "flower", "nature"),
 }
-
-#: Files with more pixels than this are refused (a decompression bomb, or just too big to teach
-#: with on a 2 GB machine). 50 megapixels is a 12-bit float32 image of 600 MB.
-MAX_PIXELS = 50_000_000
-
-
-class ImageError(ValueError):
-    """A file that cannot be used as an image; the message names the file and the problem."""
-
 
 class Patches(NamedTuple):
     """``images``: float32 RGB (n, size, size, 3); ``source``, ``category``: one name per patch."""
@@ -126,7 +119,6 @@ def photo_source(source: str | None = None) -> PhotoSource:
     (one sub-folder per category), or a dataset name that ``data.fetch`` downloads
     (e.g. "imagenette160", "lfw"). A dataset that cannot be fetched (offline) falls back to the
     shipped set, and the note says so."""
-    from .. import settings
 
     return _resolved(settings.PHOTO_SOURCE if source is None else os.fspath(source))
 
@@ -142,7 +134,6 @@ def _resolved(source: str) -> PhotoSource:
         return PhotoSource("packaged", None, f"Photos: the {len(PHOTOS)} photos scikit-image and scikit-learn install.")
     if os.path.isdir(source):
         return PhotoSource("folder", os.fspath(source), f"Photos: the image files in {source}.")
-    from .download import FetchError, fetch, registry
 
     if source not in registry():
         raise ValueError(f"COLORLAB_PHOTOS={source!r} is neither {' nor '.join(NAMED_SOURCES)}, a folder, "
@@ -174,7 +165,6 @@ def _all_photos(source: PhotoSource) -> list[Photo]:
     if source.kind == "shipped":
         return [Photo(row["file"], row["category"], str(SHIPPED_FOLDER / row["file"]), row["file"])
                 for row in _shipped_rows()]
-    from .pipeline import image_files
 
     found = []
     for path in image_files(source.folder):
@@ -195,7 +185,6 @@ def photo_set(split: str | None = None, categories=None, source: str | None = No
     seen in training. ``categories`` keeps only those; ``max_photos`` keeps at most that many,
     drawn evenly across categories with ``seed`` (a downloaded set can hold thousands).
     """
-    from .pipeline import Split, split_indices
 
     everything = _all_photos(photo_source(source))
     known = sorted({p.category for p in everything})
@@ -233,7 +222,6 @@ def photo_set(split: str | None = None, categories=None, source: str | None = No
 @lru_cache(maxsize=1024)
 def _scaled_pixels(photo: Photo, longer_side: int) -> np.ndarray:
     """The photo scaled to ``longer_side``, as uint8 (kept: a quarter of the memory of floats)."""
-    from .pipeline import resize_longer_side, to_uint8
 
     pixels = to_uint8(resize_longer_side(photo.load(), longer_side))
     pixels.setflags(write=False)
@@ -242,7 +230,7 @@ def _scaled_pixels(photo: Photo, longer_side: int) -> np.ndarray:
 
 def photos(size: int = 64, split: str | None = None, longer_side: int | None = None, stride: int | None = None,
            names=None, seed: int = 0, categories=None, source: str | None = None, whole: bool = False,
-           max_photos: int | None = 400) -> Patches:
+           max_photos: int | None = 400, max_patches: int | None = None) -> Patches:
     """Square ``size``-pixel pictures cut from the photographs of ``source`` (default: the natural
     photos shipped with the course; "packaged" for the eleven library photos; see ``photo_source``).
 
@@ -250,10 +238,10 @@ def photos(size: int = 64, split: str | None = None, longer_side: int | None = N
     cut into patches every ``stride`` pixels (default ``size``); with ``whole``, each photo is
     instead scaled and centre-cropped to one ``size`` x ``size`` picture. Pictures with no colour
     (``is_grey``) are dropped. ``split``, ``categories``, ``seed`` and ``max_photos`` choose the
-    photos as ``photo_set`` does; ``names`` keeps only photos of those names.
+    photos as ``photo_set`` does; ``names`` keeps only photos of those names. ``max_patches``
+    keeps that many pictures drawn at random (``seed``), chosen before they become floats so that
+    the ones left out never take float32 memory.
     """
-    from ..color import _as_float_array as floats
-    from .pipeline import cut_patches, fit_to, is_grey
 
     chosen = photo_set(split, categories, source, seed, max_photos)
     if names is not None:
@@ -271,74 +259,12 @@ def photos(size: int = 64, split: str | None = None, longer_side: int | None = N
         images.append(cut)
         sources += [photo.name] * len(cut)
         kinds += [photo.category] * len(cut)
-    images = floats(np.concatenate(images)) if images else np.zeros((0, size, size, 3), np.float32)
-    return Patches(images, np.asarray(sources, dtype=str), np.asarray(kinds, dtype=str))
+    if not images:
+        return Patches(np.zeros((0, size, size, 3), np.float32), np.zeros(0, str), np.zeros(0, str))
+    images, sources, kinds = np.concatenate(images), np.asarray(sources, dtype=str), np.asarray(kinds, dtype=str)
+    if max_patches is not None:
+        keep = np.random.default_rng(seed).permutation(len(images))[:max_patches]
+        images, sources, kinds = images[keep], sources[keep], kinds[keep]
+    return Patches(floats(images), sources, kinds)
 
 
-def load_image(source, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Read an image file (a path, or the file's bytes) as float32 RGB (H, W, 3) in [0, 1].
-
-    Handles every format Pillow reads: EXIF orientation is applied; greyscale, palette and
-    CMYK are converted; transparency is composited on white; 16-bit greyscale keeps its depth.
-    Raises ``ImageError`` for an empty, corrupt, truncated or non-image file, and for one of
-    more than ``max_pixels`` pixels. Introduced in lesson 02.
-    """
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        name, data = "<uploaded image>", bytes(source)
-    else:
-        name = os.fspath(source)
-        with open(name, "rb") as handle:
-            data = handle.read()
-    if not data:
-        raise ImageError(f"{name}: the file is empty (0 bytes)")
-    with _reading(name):
-        image = _open_header(io.BytesIO(data), name, max_pixels)
-        image.load()
-        image = ImageOps.exif_transpose(image)
-    return _to_rgb(image)
-
-
-@contextmanager
-def _reading(name: str):
-    """Pillow's complaints about the file ``name``, raised as ``ImageError``s that name it."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
-    except ImageError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image file Pillow can read") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageError(f"{name}: image too large (decompression bomb guard): {error}") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{name}: corrupt or truncated image ({error})") from None
-
-
-def _open_header(file, name: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """The image in ``file`` as Pillow opens it: its header read, no pixel decoded yet. Refuses
-    one of more than ``max_pixels`` pixels, or of none. Use inside ``_reading(name)``."""
-    image = Image.open(file)
-    width, height = image.size
-    if width * height > max_pixels:
-        raise ImageError(
-            f"{name}: image too large, {width} x {height} = {width * height:,} pixels "
-            f"(limit {max_pixels:,}); resize it first"
-        )
-    if width == 0 or height == 0:
-        raise ImageError(f"{name}: the image has no pixels ({width} x {height})")
-    return image
-
-
-def _to_rgb(image: Image.Image) -> np.ndarray:
-    """Any Pillow mode -> float32 RGB in [0, 1]."""
-    if image.mode.startswith("I") or image.mode == "F":
-        # 16-bit greyscale ("I;16", or "I", where Pillow puts 16-bit PNGs and TIFFs), or float.
-        full_scale = 1.0 if image.mode == "F" else 65535.0
-        grey = np.clip(np.asarray(image, np.float64) / full_scale, 0.0, 1.0).astype(np.float32)
-        return np.repeat(grey[..., None], 3, axis=-1)
-    if "A" in image.mode or "transparency" in image.info:
-        rgba = np.asarray(image.convert("RGBA"), np.float32) / 255.0
-        alpha = rgba[..., 3:]
-        return rgba[..., :3] * alpha + (1.0 - alpha)  # composite on white
-    return np.asarray(image.convert("RGB"), np.float32) / 255.0

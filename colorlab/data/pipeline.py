@@ -14,10 +14,9 @@ from typing import NamedTuple
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from .. import color
-from .images import MAX_PIXELS, ImageError, _open_header, _reading
+from .files import MAX_PIXELS, image_files, usable_files
 
 #: Images whose every pixel has less chroma than this count as grey (Zhang et al.'s
 #: NonGrayMaskLayer uses 5): a grey photo in a training set teaches "no colour".
@@ -168,72 +167,6 @@ def dataset(images: np.ndarray, target: str = "ab", batch_size: int = 32, shuffl
     return data.prefetch(tf.data.AUTOTUNE)
 
 
-#: File endings ``folder_dataset`` reads (what ``tf.io.decode_image`` decodes), any case.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp")
-
-# Pillow's names of the formats decode_image reads (MPO: a phone's JPEG with extra views).
-_DECODED = {"JPEG", "MPO", "PNG", "GIF", "BMP", "WEBP"}
-# The bytes that close a JPEG or a PNG: a file cut short (an interrupted copy) lacks them.
-_END = {"JPEG": b"\xff\xd9", "MPO": b"\xff\xd9", "PNG": b"IEND"}
-# EXIF orientation -> (swap rows and columns, mirror left-right, mirror top-bottom), the steps in
-# that order that turn the stored pixels upright.
-_UPRIGHT = {1: (0, 0, 0), 2: (0, 1, 0), 3: (0, 1, 1), 4: (0, 0, 1),
-            5: (1, 0, 0), 6: (1, 1, 0), 7: (1, 1, 1), 8: (1, 0, 1)}
-
-
-def image_files(folder) -> list[str]:
-    """The image files under ``folder`` (recursively, sorted), by their ending (``IMAGE_SUFFIXES``);
-    hidden files (names starting with ".", such as macOS's "._photo.jpg") are left out."""
-    folder = os.fspath(folder)
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"no folder {folder!r}")
-    found = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found += [os.path.join(root, name) for name in names
-                  if not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)]
-    return sorted(found)
-
-
-def _upright_steps(path: str, max_pixels: int) -> tuple:
-    """Check an image file by ``load_image``'s rules, reading its header and its last bytes
-    but decoding nothing; return the ``_UPRIGHT`` steps of its EXIF orientation. Raises
-    ``ImageError`` naming the file and the problem."""
-    if os.path.getsize(path) == 0:
-        raise ImageError(f"{path}: the file is empty (0 bytes)")
-    with open(path, "rb") as file, _reading(path):
-        image = _open_header(file, path, max_pixels)
-        if image.format not in _DECODED:
-            raise ImageError(f"{path}: a {image.format} file; folder_dataset reads JPEG, PNG, GIF, BMP and WebP")
-        end = _END.get(image.format)
-        if end is not None:
-            data_start = file.tell()  # past the header, so a JPEG's EXIF thumbnail (it has an end) is not seen
-            file.seek(max(data_start, os.fstat(file.fileno()).st_size - 16))
-            if end not in file.read():  # usually there; else look further (data after the end)
-                file.seek(data_start)
-                if end not in file.read():
-                    raise ImageError(f"{path}: truncated ({image.format} data without its end)")
-        exif = Image.Exif()
-        if "exif" in image.info:
-            exif.load(image.info["exif"])
-    return _UPRIGHT.get(exif.get(0x0112, 1), _UPRIGHT[1])
-
-
-def _usable_files(paths: list[str], max_pixels: int):
-    """The files among ``paths`` that pass ``_upright_steps``, their steps, and one message per
-    file refused."""
-    kept, steps, refused = [], [], []
-    for path in paths:
-        try:
-            steps.append(_upright_steps(path, max_pixels))
-            kept.append(path)
-        except ImageError as error:
-            refused.append(str(error))
-        except OSError as error:  # unreadable: no permission, gone since the listing
-            refused.append(f"{path}: cannot be read ({error})")
-    return kept, steps, refused
-
-
 def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int = 32, shuffle: bool = True,
                    seed: int = 0, cache=False, centers=None, stride: int = 1, augment: bool = False,
                    drop_grey: bool = True, class_weights=None, max_pixels: int = MAX_PIXELS) -> tf.data.Dataset:
@@ -279,7 +212,7 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
     listed = image_files(folder)
     if not listed:
         raise ValueError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in folder {str(folder)!r}")
-    paths, steps, refused = _usable_files(listed, max_pixels)
+    paths, steps, refused = usable_files(listed, max_pixels)
     if refused:
         shown = refused[:10] + ([f"... and {len(refused) - 10} more"] if len(refused) > 10 else [])
         message = f"{len(refused)} of {len(listed)} files in {str(folder)!r} skipped:\n  " + "\n  ".join(shown)
