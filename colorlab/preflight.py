@@ -21,13 +21,14 @@ Introduced in the pre-flight notebook, lessons/preflight.ipynb.
 from __future__ import annotations
 
 import csv
-import hashlib
 import importlib.metadata
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import pooch
 
 from . import settings
 
@@ -221,7 +222,7 @@ def natural_photos(folder: Path = ROOT / "datasets" / "photos") -> Check:
         path = folder / row["file"]
         if not path.is_file():
             bad.append(f"{row['file']} (missing)")
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != row["sha256"]:
+        elif pooch.file_hash(str(path)) != row["sha256"]:
             bad.append(f"{row['file']} (changed: sha256 differs)")
         else:
             try:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pooch
 import tensorflow as tf
 from matplotlib.figure import Figure
 
@@ -26,6 +27,7 @@ from . import color, compat, data, settings
 from .models import lite0_unet, predicts, reference
 from .models.classifiers import classes_of, decoding_of
 from .models.hints import hint_inputs, sample_hints, takes_hints
+from .models.pix2pix import Pix2Pix
 
 #: Where ``colorize`` runs models whose input size is free: the longer side, at most.
 INFER_SIDE = 256
@@ -415,7 +417,7 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
         if loss is None:
             loss = "sparse_categorical_crossentropy" if predicts(model) == "classes" else "mae"
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            model.compile(optimizer=keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate), loss=loss)
+            model.compile(optimizer=_default_optimizer(model, learning_rate), loss=loss)
     data_seed = 0 if seed is None else seed
     train_data = training_data(model, images, batch_size, augment=augment, seed=data_seed, class_weights=class_weights)
     val_data = None if validation is None else training_data(model, validation, batch_size, shuffle=False)
@@ -562,13 +564,20 @@ def _ship(model: keras.Model, start: list, weights: Path, record_path: Path, run
     trained = {f"w{i}": value for i, (value, before) in enumerate(zip(model.get_weights(), start))
                if not np.array_equal(value, before)}
     _write_atomically(weights, lambda partial: np.savez(partial, **trained))
-    record = {**run, "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+    record = {**run, "weights_sha256": pooch.file_hash(str(weights)),
               "weights_bytes": weights.stat().st_size, "command": SHIPPED_COMMAND,
               "made": {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
                        "tensorflow": tf.__version__, "keras": keras.__version__}}
     text = json.dumps(record, indent=1, default=float) + "\n"
     _write_atomically(record_path, lambda partial: partial.write_text(text))
+
+
+def _default_optimizer(model: keras.Model, learning_rate: float | None) -> keras.optimizers.Optimizer:
+    """Adam at ``learning_rate`` (default 1e-3), or, for a GAN, pix2pix's Adam (2e-4, beta_1=0.5)."""
+    if isinstance(model, Pix2Pix):
+        return Pix2Pix.default_optimizer(learning_rate)
+    return keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate)
 
 
 def _steps(images, batch_size: int) -> float:
@@ -680,11 +689,9 @@ def confidence_map(model: keras.Model, image, side: int = INFER_SIDE) -> np.ndar
 
 
 def _as_batch(images) -> tuple[np.ndarray, bool]:
-    """(N, H, W, 3) float RGB from one image or a batch (uint8 or float; grey (H, W) repeated),
-    and whether it was one image."""
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        images = images.astype(np.float32) / 255.0
+    """(N, H, W, 3) float RGB from one image or a batch (any integer type scaled by its range, as
+    ``color.as_float_images`` does; grey (H, W) repeated), and whether it was one image."""
+    images = color.as_float_images(images)
     if images.ndim == 2:
         images = np.repeat(images[..., None], 3, axis=-1)
     single = images.ndim == 3

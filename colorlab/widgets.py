@@ -361,13 +361,13 @@ class RealOrFake(widgets.VBox):
 
     def score(self) -> dict:
         """Pairs answered, times fooled, the fooled rate and its 95% Wilson confidence interval."""
-        n, k, z = len(self.fooled), int(sum(self.fooled)), 1.96
+        from scipy import stats
+
+        n, k = len(self.fooled), int(sum(self.fooled))
         if n == 0:
             return {"answered": 0, "fooled": 0, "rate": float("nan"), "low": 0.0, "high": 1.0}
-        p, centre = k / n, (k + z * z / 2) / (n + z * z)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return {"answered": n, "fooled": k, "rate": p, "low": float(max(0.0, centre - half)),
-                "high": float(min(1.0, centre + half))}
+        interval = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        return {"answered": n, "fooled": k, "rate": k / n, "low": float(interval.low), "high": float(interval.high)}
 
     def _report(self):
         s = self.score()

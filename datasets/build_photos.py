@@ -35,6 +35,8 @@ import tempfile
 import zlib
 from pathlib import Path
 
+import pooch
+
 HERE = Path(__file__).resolve().parent
 PHOTOS = HERE / "photos"
 MANIFEST = PHOTOS / "manifest.csv"
@@ -67,7 +69,7 @@ def write_manifest(rows: list[dict], path: Path = MANIFEST) -> None:
 
 
 def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return pooch.file_hash(str(path))
 
 
 def check(folder: Path = PHOTOS) -> list[str]:

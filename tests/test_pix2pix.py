@@ -63,6 +63,14 @@ def test_gan_trains_through_fit_and_checkpoints_both_networks(tmp_path):
     assert not list(tmp_path.glob("*partial*"))
 
 
+def test_fit_compiles_a_gan_with_pix2pix_adam():
+    gan = models.build("pix2pix")
+    train.fit(gan, data.toyworld(8, 32, seed=0).images, epochs=1, batch_size=8, live=False, verbose=0)
+    for optimizer in (gan.optimizer, gan.d_optimizer):
+        assert isinstance(optimizer, keras.optimizers.Adam)
+        assert np.isclose(float(optimizer.learning_rate), 2e-4) and np.isclose(float(optimizer.beta_1), 0.5)
+
+
 def test_short_run_settings_slow_the_discriminator():
     gan = pix2pix.for_short_runs(l1_weight=10.0, learning_rate=1e-3, d_ratio=0.1)
     assert gan.l1_weight == 10.0

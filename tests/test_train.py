@@ -283,6 +283,8 @@ def test_colorize_handles_fixed_size_models_batches_grey_and_uint8():
     # 8-bit rounding moves L* a little: about one 8-bit step, and an untrained classifier's
     # near-tied pixels may tip to another class.
     assert difference.mean() < 1 / 255 and np.mean(difference.max(-1) < 0.02) > 0.99
+    uint16 = np.round(batch[0] * 65535).astype(np.uint16)  # a 16-bit PNG's pixels: scaled by 65535
+    np.testing.assert_allclose(train.colorize(model, uint16), train.colorize(model, batch[0]), atol=1e-3)
 
 
 def test_colorize_runs_large_batches_in_chunks_that_keep_each_image_its_own_colours(monkeypatch):

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from .. import color
-from .files import MAX_PIXELS, image_files, usable_files
+from .files import IMAGE_SUFFIXES, MAX_PIXELS, image_files, usable_files
 
 #: Images whose every pixel has less chroma than this count as grey (Zhang et al.'s
 #: NonGrayMaskLayer uses 5): a grey photo in a training set teaches "no colour".

@@ -81,6 +81,11 @@ class Pix2Pix(keras.Model):
         self.generator, self.discriminator, self.l1_weight = generator, discriminator, float(l1_weight)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "g_loss", "d_loss")}
 
+    @staticmethod
+    def default_optimizer(learning_rate: float | None = None) -> keras.optimizers.Optimizer:
+        """pix2pix's Adam: ``learning_rate`` (default 2e-4), beta_1 = 0.5 (Isola et al. 2017)."""
+        return keras.optimizers.Adam(2e-4 if learning_rate is None else learning_rate, beta_1=0.5)
+
     def compile(self, optimizer=None, d_optimizer=None, **kwargs):
         """``optimizer`` trains the generator and ``d_optimizer`` the discriminator; both default
         to pix2pix's Adam(2e-4, beta_1=0.5), and ``d_optimizer`` to a copy of ``optimizer``. A
@@ -88,7 +93,7 @@ class Pix2Pix(keras.Model):
         optimizers are wrapped in a ``LossScaleOptimizer`` (as Keras wraps a model's one), unless
         ``auto_scale_loss=False``."""
         kwargs.pop("loss", None)
-        optimizer = keras.optimizers.get(optimizer) if optimizer else keras.optimizers.Adam(2e-4, beta_1=0.5)
+        optimizer = keras.optimizers.get(optimizer) if optimizer else self.default_optimizer()
         super().compile(optimizer=optimizer, **kwargs)
         d_optimizer = d_optimizer or optimizer.__class__.from_config(optimizer.get_config())
         if (kwargs.get("auto_scale_loss", True) and self.dtype_policy.name == "mixed_float16"

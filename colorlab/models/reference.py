@@ -8,11 +8,11 @@ and 14. ``verify`` also checks the weights of the lesson runs colorlab ships (``
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import keras
+import pooch
 
 from ..backbones import efficientnet_lite0
 from .lite0_unet import colorizer
@@ -55,7 +55,7 @@ def verify(path: Path, sha256: str, remake: str) -> None:
     partial copy, a changed file): a clear error, never a silently other model."""
     if not path.is_file():
         raise FileNotFoundError(f"weights missing: {path} (reinstall colorlab, or {remake} to make them)")
-    found = hashlib.sha256(path.read_bytes()).hexdigest()
+    found = pooch.file_hash(str(path))
     if found != sha256:
         raise ValueError(f"{path} does not match its record: sha256 {found[:12]}..., recorded {sha256[:12]}... "
                          f"(a partial download or a changed file; reinstall colorlab, or {remake})")

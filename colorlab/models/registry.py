@@ -140,7 +140,6 @@ def available() -> list[dict]:
             "source": arch.source,
             "summary": arch.summary,
         })
-        keras.backend.clear_session()
     return rows
 
 
