@@ -41,6 +41,7 @@ lab: $(STAMP)
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	COLORLAB_FAST=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 course: $(STAMP)

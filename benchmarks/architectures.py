@@ -138,7 +138,7 @@ def main():
         flops = training_flops(model)
         model.compile(optimizer=tf.keras.optimizers.Adam(2e-3),
                       loss="sparse_categorical_crossentropy" if models.predicts(model) == "classes" else "mae")
-        speed = median_of(lambda: images_per_second(model, train_set.images[:512]))
+        speed = median_of(lambda model=model: images_per_second(model, train_set.images[:512]))
         delivery = pipeline_images_per_second(model, train_set.images[:512])
         achieved = speed * flops / 1e9
         if args.budget <= 0:  # speed only

@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 
 import tensorflow as tf
+from architectures import BATCH, SIZE, images_per_second, median_of  # the same sizes and measurements
 from PIL import Image
 
-from architectures import BATCH, SIZE, images_per_second, median_of  # the same sizes and measurements
 from colorlab import data, models, train
 
 
@@ -70,7 +70,7 @@ def pipeline_table(n_files: int) -> None:
         for kind, where in (("JPEG", jpegs), ("PNG", pngs)):
             plain = data.folder_dataset(where, SIZE, batch_size=BATCH)
             delivered(plain)  # warm-up: traces the pipeline's functions, reads the files into the OS cache
-            streamed[kind] = median_of(lambda: delivered(plain, epochs=2))
+            streamed[kind] = median_of(lambda plain=plain: delivered(plain, epochs=2))
         cached = data.folder_dataset(jpegs, SIZE, batch_size=BATCH, cache=True)
         filling = delivered(cached)
         from_cache = median_of(lambda: delivered(cached, epochs=3))

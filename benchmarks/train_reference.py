@@ -5,7 +5,8 @@ photos, measure it on the test photos, and write its weights and record.
     .venv/bin/python benchmarks/train_reference.py --evaluate          # its quality bar, on the test photos
     .venv/bin/python benchmarks/train_reference.py --head ab --out /tmp/ab.keras      # the other head
     .venv/bin/python benchmarks/train_reference.py --photos imagenette160 --epochs 20 --out my.keras
-    .venv/bin/python benchmarks/train_reference.py --approach classifier --size 96 --stride 96 --longer-side 256 --epochs 8 --out /tmp/scratch.keras
+    .venv/bin/python benchmarks/train_reference.py --approach classifier --size 96 --stride 96 --longer-side 256 \
+        --epochs 8 --out /tmp/scratch.keras
 
 Approaches (``--approach``):
 
@@ -45,7 +46,6 @@ import platform
 import resource
 import shlex
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

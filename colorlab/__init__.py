@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 
 from .checks import ClaimFailed, check  # noqa: E402  (light: no TensorFlow)
 
+__all__ = ["ClaimFailed", "__version__", "check", "quiet"]
+
 
 @contextmanager
 def _stderr_to_devnull():

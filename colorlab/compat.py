@@ -1,8 +1,11 @@
-"""Workarounds for Keras and TensorFlow bugs that reach into their private internals, kept in one
-place. Each is applied only on the versions that need it and says so loudly (naming the versions
-and what moved) when an internal it relies on is no longer where it was, rather than silently
-doing nothing: a newer release may have fixed the bug or just moved the code, and only a person
-can tell which. Lessons 03 (``freeing_graphs``) and 13 (``multi_worker_fit``).
+"""Everything that reaches into Keras's and TensorFlow's private internals, kept in one place:
+workarounds for their bugs, and a layer's connections, which have no public API. Each is
+applied only on the versions that need it and says so loudly (naming the versions and what
+moved) when an internal it relies on is no longer where it was, rather than silently doing
+nothing: a newer release may have fixed the bug or just moved the code, and only a person can
+tell which. Nothing here is applied at import: each patch lasts only while its context manager
+is open. Checked on Keras 3.3-3.15 (pyproject.toml stops there). Lesson 03 (``freeing_graphs``,
+and ``inbound_layers`` for ``plot.architecture``) and lesson 13 (``multi_worker_fit``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,18 @@ def versions() -> str:
 def keras_version() -> tuple[int, int]:
     major, minor = keras.__version__.split(".")[:2]
     return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+
+
+def inbound_layers(layer: keras.layers.Layer) -> list:
+    """The layers whose outputs ``layer`` takes, in a functional model, in order (repeats kept).
+    Keras 3 has no public API for a layer's connections: its private ``_inbound_nodes`` and each
+    tensor's ``_keras_history`` hold them (``keras.utils.plot_model`` reads them too). Checked on
+    Keras 3.3-3.15; raises ``InternalsMoved`` when they are gone."""
+    try:
+        return [t._keras_history[0] for node in layer._inbound_nodes for t in node.input_tensors]
+    except AttributeError as error:
+        raise InternalsMoved(f"a layer's connections are no longer in _inbound_nodes / _keras_history in "
+                             f"{versions()} ({error}); see how keras.utils.plot_model finds them now") from error
 
 
 # -- Freeing the training graphs --------------------------------------------------------------

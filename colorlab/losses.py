@@ -20,8 +20,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from .color import AB_SCALE
 from .backbones import VGG_MEAN, vgg16_features
+from .color import AB_SCALE
 
 # ----------------------------------------------------------------------------------------------
 # Pixel losses on ab / 128.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import color
-
+from . import color, compat
 
 #: Figures are stored in the lesson notebooks: a modest resolution keeps them small to read on GitHub.
 DPI = 72
@@ -200,10 +199,8 @@ class _Block:
 
 
 def _inbound(layer, inside):
-    """The layers of the model (``inside``) whose outputs ``layer`` takes, in order, once each.
-    (Keras 3 keeps a layer's connections in its nodes; ``keras.utils.plot_model`` reads them too.)"""
-    found = [t._keras_history[0] for node in layer._inbound_nodes for t in node.input_tensors]
-    return list(dict.fromkeys(source for source in found if id(source) in inside))
+    """The layers of the model (``inside``) whose outputs ``layer`` takes, in order, once each."""
+    return list(dict.fromkeys(source for source in compat.inbound_layers(layer) if id(source) in inside))
 
 
 def _size_factor(layer) -> float:
@@ -301,7 +298,7 @@ def _block_lines(block) -> list[str]:
     lines = []
     for layer in block.layers:
         text, new_line = _layer_text(layer)
-        if type(layer).__name__ == "Add" and lines and len(_inbound(layer, {id(l) for l in block.layers})) == 2:
+        if type(layer).__name__ == "Add" and lines and len(_inbound(layer, {id(inner) for inner in block.layers})) == 2:
             new_line = False  # a residual: both inputs in this block
         if lines and lines[-1] == "LN":
             new_line = False

@@ -94,7 +94,7 @@ class _StateDictUnpickler(pickle.Unpickler):
         return _Storage(str(pid[2]), STORAGE_DTYPES[pid[1]], int(pid[4]))
 
 
-def read(path, expected_sha256: str | None = None) -> "collections.OrderedDict[str, np.ndarray]":
+def read(path, expected_sha256: str | None = None) -> collections.OrderedDict[str, np.ndarray]:
     """The state dict in the legacy PyTorch file at ``path``: name -> NumPy array, in the file's
     order. ``expected_sha256``: checked before anything is unpickled (a mismatch is an error)."""
     path = Path(path)

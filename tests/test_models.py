@@ -170,6 +170,15 @@ def test_colorlab_has_no_import_cycles():
         assert cycle_from(name, []) is None, " -> ".join(cycle_from(name, []))
 
 
+def test_private_keras_and_tensorflow_internals_are_reached_only_from_compat():
+    private = ("keras.src", "tensorflow.python", "_keras_history", "_inbound_nodes", "_symbolic_build")
+    root = Path(colorlab.__file__).parent
+    for path in root.rglob("*.py"):
+        if path.name != "compat.py":
+            text = path.read_text()
+            assert not [name for name in private if name in text], path.relative_to(root)
+
+
 def test_losses_import_first_without_the_model_registry():
     code = "import sys, colorlab.losses; print(sorted(m for m in sys.modules if m.startswith('colorlab.models')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,

@@ -280,7 +280,8 @@ def test_a_hint_decoder_takes_hints_through_the_joined_model_and_learns_to_follo
     hints = []
     for mask, ab in zip(test.ambiguous, truth_ab):
         rows, cols = np.nonzero(mask)
-        hints.append([] if len(rows) == 0 else [(rows[len(rows) // 2], cols[len(rows) // 2], ab[rows[len(rows) // 2], cols[len(rows) // 2]])])
+        middle = len(rows) // 2
+        hints.append([] if len(rows) == 0 else [(rows[middle], cols[middle], ab[rows[middle], cols[middle]])])
     plain = color.rgb_to_lab(train.colorize(model, test.images))[..., 1:]
     hinted = color.rgb_to_lab(train.colorize(model, test.images, hints=hints))[..., 1:]
     error = lambda guess: np.abs(guess - truth_ab)[test.ambiguous].mean()  # noqa: E731

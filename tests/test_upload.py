@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlab import data, widgets
+from colorlab import widgets
 
 
 def png_bytes(rgb) -> bytes:

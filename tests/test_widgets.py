@@ -330,8 +330,9 @@ def test_widgets_carry_a_static_picture_for_readers_without_a_kernel(small_panel
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle  # Jupyter still draws the widget
     png = base64.b64decode(bundle["image/png"])
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     strip = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     first, mirror = strip[35, 5], strip[35, strip.shape[1] // 4 + 10]

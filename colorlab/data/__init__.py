@@ -6,7 +6,7 @@ The submodules stand in layers; each imports only those below it (``colorlab.col
 
     images     photographs: the shipped, packaged and downloaded sets, their splits and patches
       |   \
-    pipeline  \      resizing, patches, grey checks, splits, augmentation, tf.data pipelines
+    pipeline  \\      resizing, patches, grey checks, splits, augmentation, tf.data pipelines
       |      download  fetch a registered dataset into the cache, checksummed and safely unpacked
     files             read, check and list image files (ImageError)
 
@@ -59,5 +59,6 @@ __all__ = [
     "GREY_CHROMA", "MAX_PIXELS", "PHOTOS", "THEMES", "ImageError", "Patches", "Scenes", "Split",
     "IMAGE_SUFFIXES", "augmentation", "augmented_copies", "category_subsets", "cut_patches", "dataset", "fit_to",
     "folder_dataset", "image_files", "is_grey",
-    "load_image", "packaged_photo", "Photo", "PhotoSource", "photo_set", "photo_source", "photos", "resize_longer_side", "split_indices", "to_uint8", "toyworld",
+    "load_image", "packaged_photo", "Photo", "PhotoSource", "photo_set", "photo_source", "photos",
+    "resize_longer_side", "split_indices", "to_uint8", "toyworld",
 ]

@@ -20,7 +20,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
@@ -56,7 +56,7 @@ class Labelled(NamedTuple):
     labels: np.ndarray
 
 
-@lru_cache(maxsize=None)
+@cache
 def _packaged_registry() -> dict:
     text = resources.files(__package__).joinpath("registry.json").read_text(encoding="utf-8")
     return {name: entry for name, entry in json.loads(text).items() if not name.startswith("_")}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,7 +25,7 @@ import numpy as np
 from .. import settings
 from ..color import as_float_images as floats
 from .download import FetchError, fetch, registry
-from .files import ImageError, image_files, load_image
+from .files import image_files, load_image
 from .pipeline import Split, cut_patches, fit_to, is_grey, resize_longer_side, split_indices, to_uint8
 
 #: Photo name -> (loader, group, category). Photos of one group (the two views of the stereo
@@ -57,7 +57,7 @@ def packaged_photo(name: str) -> np.ndarray:
     return _photo_pixels(name).astype(np.float32) / 255.0
 
 
-@lru_cache(maxsize=None)
+@cache
 def _photo_pixels(name: str) -> np.ndarray:
     """The photo's 8-bit pixels, read once and kept (uint8: a quarter of the memory of floats)."""
     if name not in PHOTOS:
@@ -123,7 +123,7 @@ def photo_source(source: str | None = None) -> PhotoSource:
     return _resolved(settings.PHOTO_SOURCE if source is None else os.fspath(source))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _resolved(source: str) -> PhotoSource:
     """``photo_source``'s answer, worked out once per source (a fetch is tried once)."""
     shipped_note = (f"Photos: the {len(_shipped_rows())} natural photographs shipped in datasets/photos "
@@ -148,7 +148,7 @@ def _resolved(source: str) -> PhotoSource:
     return PhotoSource("folder", os.fspath(folder), f"Photos: {source}, downloaded to {folder}.")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _shipped_rows() -> tuple[dict, ...]:
     manifest = SHIPPED_FOLDER / "manifest.csv"
     if not manifest.is_file():

@@ -7,7 +7,6 @@ Introduced in lesson 02.
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import NamedTuple
 

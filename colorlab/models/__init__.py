@@ -13,10 +13,17 @@ calls and the call that builds a preset, runnable as it stands.
 Introduced in lesson 00; lessons 03-09 walk through the architectures.
 """
 
-from .registry import available, build, code, input_shape, layer_table, names, predicts, register, show_code
+from . import (  # noqa: F401  (importing a module registers its architectures)
+    classifiers,
+    cnn,
+    hints,  # noqa: F401  (user-guided colorization, lesson 15)
+    lite0_unet,  # noqa: F401  (the colorizer on the pretrained encoder, lessons 09 and 14)
+    pix2pix,
+    residual_unet,
+    unet,
+    vgg_transformer,
+)
 from .reference import load
-from . import classifiers, cnn, pix2pix, residual_unet, unet, vgg_transformer  # noqa: F401  (importing a module registers its architectures)
-from . import lite0_unet  # noqa: F401  (the colorizer on the pretrained encoder, lessons 09 and 14)
-from . import hints  # noqa: F401  (user-guided colorization, lesson 15)
+from .registry import available, build, code, input_shape, layer_table, names, predicts, register, show_code
 
 __all__ = ["available", "build", "code", "input_shape", "layer_table", "load", "names", "predicts", "register", "show_code"]

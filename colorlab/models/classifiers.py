@@ -76,7 +76,7 @@ def fit_palette(images: np.ndarray, k: int, n_pixels: int = 20_000, seed: int = 
     return centers[np.argsort(np.hypot(*centers.T))].astype(np.float32)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ab_bins(grid: float = 10.0) -> np.ndarray:
     """Centres of the grid x grid a*b* bins that hold at least one sRGB colour: 261 at grid 10.
     (Zhang et al. 2016 kept 313, testing gamut per bin rather than per colour.)"""

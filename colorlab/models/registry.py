@@ -8,8 +8,8 @@ import os
 import sys
 import textwrap
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 
