@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 from pathlib import Path
 
@@ -33,9 +34,6 @@ VGG16_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 VGG16_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + VGG16_WEIGHTS_FILE
 _VGG16_WEIGHTS_MD5 = "6d6bbae143d832006294945121d1f1fc"
 
-#: Why the ImageNet weights could not be had this session (None: not tried, or loaded).
-_imagenet_failure: str | None = None
-
 
 @keras.saving.register_keras_serializable(package="colorlab")
 class GreyToVGG(layers.Layer):
@@ -45,12 +43,11 @@ class GreyToVGG(layers.Layer):
         return keras.ops.concatenate([x * 255.0 - mean for mean in VGG_MEAN], axis=-1)
 
 
+@functools.cache
 def imagenet_weights() -> str | None:
     """The path of VGG16's cached ImageNet weights, downloading them the first time. None where
-    they cannot be had: said once per session, with what to do, and not retried."""
-    global _imagenet_failure
-    if _imagenet_failure is not None:
-        return None
+    they cannot be had: said once per session, with what to do. Asked once per session (the
+    answer is cached; ``imagenet_weights.cache_clear()`` asks again)."""
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # Keras's "Downloading data from ..." line
             return keras.utils.get_file(VGG16_WEIGHTS_FILE, VGG16_WEIGHTS_URL, cache_subdir="models",
@@ -58,8 +55,8 @@ def imagenet_weights() -> str | None:
     # get_file turns every failed fetch (offline, proxy, HTTP error) into a plain Exception, a
     # corrupt download into a ValueError, and an unwritable cache into an OSError.
     except Exception as error:
-        _imagenet_failure = str(error) or type(error).__name__
-    print(f"colorlab: could not download VGG16's ImageNet weights ({_imagenet_failure}); VGG16 uses random "
+        failure = str(error) or type(error).__name__
+    print(f"colorlab: could not download VGG16's ImageNet weights ({failure}); VGG16 uses random "
           f"weights for the rest of this session. To use the real ones, download {VGG16_WEIGHTS_URL} into "
           "~/.keras/models/ (or $KERAS_HOME/models/) on a machine with internet access and restart the "
           "kernel; pass weights=None to choose random weights without this message.")

@@ -77,8 +77,9 @@ def vgg_weights(monkeypatch, tmp_path):
     keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3)).save_weights(path)
     calls = []
     monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kwargs: calls.append(args) or path)
-    monkeypatch.setattr(backbones, "_imagenet_failure", None)
-    return path, calls
+    backbones.imagenet_weights.cache_clear()  # ask afresh, and leave no made-up answer behind
+    yield path, calls
+    backbones.imagenet_weights.cache_clear()
 
 
 def test_vgg_too_small_an_input_is_a_clear_error_and_later_builds_still_load_the_weights(vgg_weights, capsys):
@@ -112,7 +113,7 @@ def test_vgg_offline_says_so_once_in_full_and_later_builds_still_work(monkeypatc
 
     monkeypatch.setattr(config, "_KERAS_DIR", str(tmp_path))
     monkeypatch.setattr(file_utils, "urlretrieve", offline)
-    monkeypatch.setattr(backbones, "_imagenet_failure", None)
+    backbones.imagenet_weights.cache_clear()
     first = backbones.vgg16_features((32, 32, 3))
     lines = capsys.readouterr().out.splitlines()
     assert attempts == [backbones.VGG16_WEIGHTS_URL]
@@ -125,6 +126,7 @@ def test_vgg_offline_says_so_once_in_full_and_later_builds_still_work(monkeypatc
     assert capsys.readouterr().out == "" and len(attempts) == 1  # said once, not retried
     assert first.output_shape == (None, 8, 8, 256) and second.output_shape == (None, 12, 16, 256)
     assert not second.trainable and model.output_shape == (None, 64, 64, 3)
+    backbones.imagenet_weights.cache_clear()  # the next test's network may differ
 
 
 def _imports(path: Path, module: str) -> set[str]:
