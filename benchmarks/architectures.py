@@ -24,7 +24,7 @@ import time
 import keras
 import tensorflow as tf
 
-from colorlab import color, data, metrics, models, train
+from colorlab import color, data, inference, metrics, models, train
 
 SIZE = 64
 BATCH = 32
@@ -104,7 +104,7 @@ def original_preset_speeds(batch: int = 8, steps: int = 3) -> None:
         tf.keras.backend.clear_session()
         model = models.build(name, "original", **({"weights": None} if name == "vgg_transformer" else {}))
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy" if models.predicts(model) == "classes" else "mae")
-        size = train.input_size(model)
+        size = inference.input_size(model)
         images = data.toyworld(batch * steps, max(size), seed=0).images[:, :size[0], :size[1]]
         x, y = next(iter(train.training_data(model, images, batch)))
         model.train_on_batch(x, y)  # the first step traces and compiles
@@ -147,7 +147,7 @@ def main():
             continue
         history = train.fit(model, train_set.images, epochs=1000, budget_s=args.budget, learning_rate=2e-3,
                             live=False, verbose=0)
-        error = metrics.ab_mae(train.colorize(model, held_out.images), held_out.images, learnable)
+        error = metrics.ab_mae(inference.colorize(model, held_out.images), held_out.images, learnable)
         print(f"| {name} | {model.count_params():,} | {speed:.0f} | {delivery:.0f} | {achieved:.1f} | {100 * achieved / peak:.0f}% "
               f"| {error:.2f} | {len(history['loss'])} |", flush=True)
     if args.original_presets:

@@ -18,7 +18,7 @@ import argparse
 
 import keras
 
-from colorlab import color, data, losses, metrics, models, train
+from colorlab import color, data, inference, losses, metrics, models, train
 from colorlab.models import classifiers, pix2pix
 
 
@@ -55,10 +55,10 @@ def main():
     fit(classifier, learning_rate=2e-3, class_weights=classifiers.class_weights(targets, centers))
 
     head = classifier.layers[-1]
-    rows = {name: train.colorize(model, test.images) for name, model in results.items()}
+    rows = {name: inference.colorize(model, test.images) for name, model in results.items()}
     for t in (1.0, 0.38, 0.1, None):
         head.temperature = t
-        rows[f"ab classifier, {'mode' if t is None else f'T = {t}'}"] = train.colorize(classifier, test.images)
+        rows[f"ab classifier, {'mode' if t is None else f'T = {t}'}"] = inference.colorize(classifier, test.images)
 
     print(f"toyworld {args.size} px, {args.budget:.0f} s of training each; truth's diamond chroma {truth:.1f}; "
           f"grayscale baseline's learnable a*b* error {metrics.mae(color.to_gray(test.images), test.images, learnable):.2f}\n")

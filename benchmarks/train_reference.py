@@ -31,7 +31,7 @@ beat the grayscale baseline's mean CIEDE2000 by 2% (``GREY_MARGIN``): the lowest
 whose colourfulness ratio lies in ``TARGET_RATIO``, or, if none reaches it, the most colourful
 (beating grey comes first: a colourful model that errs more than grey is worse than none). Test photos
 are used once, to report, at full resolution (as loaded, longer side 512) with
-``train.colorize``. Training patches (``--size`` pixels every ``--stride``, from photos scaled to
+``inference.colorize``. Training patches (``--size`` pixels every ``--stride``, from photos scaled to
 ``--longer-side``) are augmented. The same command runs on a GPU or a fetched set, unchanged.
 Why the defaults: lesson 14.
 """
@@ -60,7 +60,7 @@ import numpy as np  # noqa: E402
 import pooch  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from colorlab import backbones, color, data, metrics, train, transfer  # noqa: E402
+from colorlab import backbones, callbacks, color, data, inference, metrics, train, transfer  # noqa: E402
 from colorlab.models import classifiers, lite0_unet, pix2pix, predicts  # noqa: E402
 from colorlab.models.reference import WEIGHTS  # noqa: E402
 
@@ -113,7 +113,7 @@ def with_gain(model: keras.Model, gain: float) -> keras.Model:
 
 
 def predictions(model, truths) -> list[np.ndarray]:
-    return [train.colorize(model, t) for t in truths]
+    return [inference.colorize(model, t) for t in truths]
 
 
 def scaled_ab(images, gain):
@@ -135,7 +135,7 @@ def tune(model, photos) -> tuple[float, list, float]:
             tried.append((float(gain), s["ciede2000"], s["colorfulness_ratio"]))
     else:
         head = model.layers[-1]
-        confidence = np.concatenate([train.confidence_map(model, t).ravel() for t in truths])
+        confidence = np.concatenate([inference.confidence_map(model, t).ravel() for t in truths])
         ramp = [float(v) for v in np.percentile(confidence, BOOST_RAMP)]
         print(f"  val: confidence ramp {ramp[0]:.3f} -> {ramp[1]:.3f} (percentiles {BOOST_RAMP})")
         for boost in (None, *((gain, *ramp) for gain in BOOST_GAINS)):  # None: the plain annealed mean
@@ -274,7 +274,7 @@ def main(argv=None):
 
     regression = predicts(model) == "ab"
     out = Path(args.out)
-    train.save_atomically(without_optimizer(decoder) if args.approach == "lite0" else model, out)
+    callbacks.save_atomically(without_optimizer(decoder) if args.approach == "lite0" else model, out)
     gpus = tf.config.list_physical_devices("GPU")
     record = {
         "command": shlex.join(["python", "benchmarks/train_reference.py", *(argv if argv is not None else sys.argv[1:])]),

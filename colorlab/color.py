@@ -142,7 +142,7 @@ def lab_to_rgb(lab):
 def fit_to_gamut(lab, steps=12):
     """Shrink each pixel's a*b* towards grey, keeping its L*, just enough that it can be shown in
     sRGB (bisection on the chroma scale, ``steps`` halvings). Clipping RGB instead would change
-    the lightness and hue. Introduced in lesson 03 (``colorlab.train.colorize`` uses it)."""
+    the lightness and hue. Introduced in lesson 03 (``colorlab.inference.colorize`` uses it)."""
     lab = _check_channels(lab, "fit_to_gamut")
     lab = tf.concat([tf.clip_by_value(lab[..., :1], 0.0, 100.0), lab[..., 1:]], axis=-1)
 
@@ -253,7 +253,7 @@ def decode_output(x, y, target="ab", centers=None, temperature=None):
     ``y`` is ab / 128 for ``"ab"``, RGB for ``"rgb"``, and class indices or per-class
     probabilities (last axis k) for ``"classes"``; probabilities are decoded with
     ``annealed_mean`` at ``temperature`` (``None``: the most likely class). ``y`` must have
-    ``x``'s height and width (``colorlab.train.colorize`` handles other sizes).
+    ``x``'s height and width (``colorlab.inference.colorize`` handles other sizes).
     """
     x, y = np.asarray(x, np.float32), np.asarray(y)
     if target == "rgb":

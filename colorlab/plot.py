@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from . import color, compat
+from .inference import colorize
 
 #: Figures are stored in the lesson notebooks: a modest resolution keeps them small to read on GitHub.
 DPI = 72
@@ -101,7 +105,7 @@ def ab_plane(lightness: float = 60.0, extent: float = 110.0, resolution: int = 2
 def history(history: dict, title: str = "training", ax=None, baseline: float | None = None):
     """Loss curves from a Keras ``History.history`` dict or ``train.fit``'s result: every key
     ending in "loss", training solid and validation dashed; ``baseline`` (the loss of predicting
-    grey, ``train.grey_baseline_loss``) as a dotted line to get under.
+    grey, ``callbacks.grey_baseline_loss``) as a dotted line to get under.
 
     Introduced in lesson 00.
     """
@@ -185,6 +189,41 @@ def architecture(model, title: str | None = None):
     if title:
         fig.suptitle(title, y=1 - 0.1 / height, va="top")
     return fig
+
+
+class PNGFigure(Figure):
+    """A matplotlib figure made without pyplot, which a notebook shows as a PNG."""
+
+    def png(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+    _repr_png_ = png  # how IPython shows an object as a picture (pyplot's figures get a formatter instead)
+
+
+def progress_figure(model, losses: dict, images: np.ndarray, baseline: float | None = None):
+    """Loss curves (``losses``: per-epoch values by name, as in ``history``) and the ``baseline``
+    loss of predicting grey, if given, beside grey input, prediction and truth for ``images``.
+    Drawn outside pyplot, whose list of open figures every thread shares with the notebook's own
+    cells, so it can be drawn in any thread; a notebook shows it as a PNG, like pyplot's figures.
+    ``callbacks.LiveView`` draws it after each epoch."""
+    n = len(images)
+    figure = PNGFigure(figsize=(4 + 1.3 * n, 3.9), dpi=DPI)
+    grid = figure.add_gridspec(3, n + 3)
+    history(losses, title=f"{model.name}: loss", ax=figure.add_subplot(grid[:, :3]), baseline=baseline)
+    rows = {"grey": color.encode_input(images), "model": colorize(model, images), "truth": images}
+    for r, (label, pictures) in enumerate(rows.items()):
+        for i, picture in enumerate(pictures):
+            ax = figure.add_subplot(grid[r, 3 + i])
+            ax.imshow(np.squeeze(picture), cmap="gray" if label == "grey" else None, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_ylabel(label)
+    figure.tight_layout()
+    return figure
+
 
 
 class _Block:

@@ -20,7 +20,7 @@ FAST = os.environ.get("COLORLAB_FAST", "0").strip().lower() not in ("", "0", "fa
 #: (the library photos), a folder, or a dataset ``data.fetch`` knows (e.g. "imagenette160", "lfw").
 PHOTO_SOURCE = os.environ.get("COLORLAB_PHOTOS", "").strip() or "shipped"
 
-#: What ``train.fit_or_load`` does with the weights colorlab ships for the lessons' long training
+#: What ``shipped.fit_or_load`` does with the weights colorlab ships for the lessons' long training
 #: runs: "use" them when this very run made them (else train here), "retrain" (always train
 #: here), or "make" (train here and write them into the package: maintainers, ``make shipped``).
 SHIPPED = os.environ.get("COLORLAB_SHIPPED", "").strip().lower() or "use"
@@ -43,7 +43,7 @@ _SIZES = {
                           "max_photos": (75, 20), "guard_s": (900, 60)},
     # Lessons 07, 09, 10 and 11 train for a number of epochs, so their stored figures reproduce on any
     # machine; ``guard_s`` only caps a model's training time on a slow one. colorlab ships the
-    # toyworld runs of 07 and the training runs of 09-11 (``train.fit_or_load``), so FAST mode keeps
+    # toyworld runs of 07 and the training runs of 09-11 (``shipped.fit_or_load``), so FAST mode keeps
     # their sizes and loads them too.
     "09_vgg_transformer": {"n_train": (512, 512), "n_test": (64, 16), "size": (64, 64), "epochs": (4, 4),
                            "guard_s": (600, 6),

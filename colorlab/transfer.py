@@ -15,11 +15,11 @@ import keras
 import numpy as np
 
 from . import backbones, color, compat, data
+from .callbacks import EpochTimer
 from .models import predicts
 from .models.classifiers import classes_of
 from .models.hints import sample_hints
 from .models.lite0_unet import CLASS_STRIDE
-from .train import EpochTimer
 
 #: Pictures the encoder sees at a time (its activations, not its weights, fill the memory).
 ENCODE_BATCH = 32

@@ -169,7 +169,7 @@ class TrainPanel(_StaticPicture, widgets.VBox):
 
     Thread safety: Train reads the settings (``RunSettings``) and builds the model, with seeded
     starting weights, on the notebook's thread; the background thread only loads the data and
-    runs ``train.fit``. Drawing goes through an Image widget (PNG bytes from ``train.LiveView``,
+    runs ``train.fit``. Drawing goes through an Image widget (PNG bytes from ``callbacks.LiveView``,
     which never uses pyplot), not an Output widget, so it is safe from a background thread
     under ipykernel 6 and 7.
 
@@ -233,12 +233,12 @@ class TrainPanel(_StaticPicture, widgets.VBox):
         """Train with the current settings, in a background thread (or here, for scripts and
         tests). Returns whether a run started: while one is going, Train is refused (press Stop
         first), and the running one carries on."""
-        from . import train
+        from . import callbacks
 
         if not self._busy.acquire(blocking=False):
             self.status.value = "Already training: press <b>Stop</b> first, then <b>Train</b> again."
             return False
-        settings, budget = self.settings(), train.TimeBudget()
+        settings, budget = self.settings(), callbacks.TimeBudget()
         self._budget, self.history = budget, None
         self.train_button.disabled, self.stop_button.disabled = True, False
         self.status.value = f"Preparing {settings.architecture} on {settings.n_images} images..."
@@ -262,7 +262,7 @@ class TrainPanel(_StaticPicture, widgets.VBox):
             self.status.value = "Stopping after this batch..."
 
     def _run(self, settings: RunSettings, model: keras.Model, budget):
-        from . import train
+        from . import callbacks, train
 
         try:
             make = PANEL_DATASETS[settings.dataset]
@@ -270,7 +270,7 @@ class TrainPanel(_StaticPicture, widgets.VBox):
             validation = make(64, settings.size, 1)
             classifier = models.predicts(model) == "classes"  # classifiers always use cross-entropy
             self.status.value = f"Training {model.name} ({model.count_params():,} parameters)..."
-            view = train.LiveView(validation[:4], show=self._show, baseline_images=validation)
+            view = callbacks.LiveView(validation[:4], show=self._show, baseline_images=validation)
             self.history = history = train.fit(
                 model, images, validation, epochs=settings.epochs, budget_s=settings.budget_s,
                 stopper=budget, learning_rate=settings.learning_rate,
@@ -471,7 +471,7 @@ class PhotoColorizer(widgets.VBox):
     def show(self, source) -> bool:
         """Colourise ``source``: image bytes, a path, or an RGB array. False (and the reason shown
         in ``status``) when it is not a usable image."""
-        from . import train
+        from . import inference
 
         try:
             photo = source if isinstance(source, np.ndarray) else data.load_image(source)
@@ -479,7 +479,7 @@ class PhotoColorizer(widgets.VBox):
             self.photo = self.guess = None
             self.picture.value, self.status.value = b"", _error_html(error)
             return False
-        self.photo, self.guess = photo, train.colorize(self.model, photo, side=self.side)
+        self.photo, self.guess = photo, inference.colorize(self.model, photo, side=self.side)
         self._draw()
         return True
 
@@ -622,9 +622,9 @@ class HintPicker(widgets.VBox):
 
     def result(self) -> np.ndarray:
         """The image coloured by the model with the current hints, RGB at the image's size."""
-        from . import train
+        from . import inference
 
-        return train.colorize(self.model, self.image, hints=list(self.points))
+        return inference.colorize(self.model, self.image, hints=list(self.points))
 
     def update(self):
         """Colour the image again with the current hints and redraw both pictures."""
@@ -643,10 +643,10 @@ class HintPicker(widgets.VBox):
         """Grey image with the hints, the model's colours without hints and with them, and the truth."""
         import matplotlib.pyplot as plt
 
-        from . import plot, train
+        from . import inference, plot
 
         panels = {"grey + hints": hint_markers(self.grey, self.points, side=self.side),
-                  "no hints": train.colorize(self.model, self.image),
+                  "no hints": inference.colorize(self.model, self.image),
                   f"{len(self.points)} hint(s)": self.colored, "original": self.image}
         fig, axes = plt.subplots(1, 4, figsize=(10, 2.9), dpi=plot.DPI)
         for ax, (title, picture) in zip(axes, panels.items()):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorlab import data, models, train
+from colorlab import data, inference, models, train
 
 WORKER = Path(__file__).with_name("distributed_worker.py")
 TIMEOUT_S = 300
@@ -125,7 +125,7 @@ def test_mixed_precision_trains_and_colorizes():
         scenes = data.toyworld(8, 32, seed=0)
         history = train.fit(model, scenes.images, epochs=1, batch_size=4, verbose=0, live=False)
         assert np.isfinite(history["loss"][0]) and "LossScale" in type(model.optimizer).__name__
-        coloured = train.colorize(model, scenes.images[:2])
+        coloured = inference.colorize(model, scenes.images[:2])
         assert coloured.dtype == np.float32 and np.isfinite(coloured).all()
     finally:
         train.mixed_precision(previous == "mixed_float16")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from colorlab import color, data, metrics, models, train
+from colorlab import color, data, inference, metrics, models, train
 from colorlab.models.hints import HINT_P, hint_arrays, sample_hints, takes_hints
 from colorlab.widgets import HintPicker
 
@@ -50,7 +50,7 @@ def diamond_hue_errors(net) -> tuple[float, float]:
     on = np.zeros_like(TEST.ambiguous)
     for i, mask, _ in found:
         on[i] |= mask
-    plain, hinted = train.colorize(net, TEST.images), train.colorize(net, TEST.images, hints=hints)
+    plain, hinted = inference.colorize(net, TEST.images), inference.colorize(net, TEST.images, hints=hints)
     return metrics.hue_error(plain, TEST.images, on), metrics.hue_error(hinted, TEST.images, on)
 
 
@@ -97,7 +97,7 @@ def test_training_data_gives_hint_models_hints_drawn_afresh_each_epoch():
     np.testing.assert_array_equal(fixed[0], fixed[1])  # validation: the same hints every pass
     assert not np.array_equal(fresh[0], fresh[1])  # training: new hints each epoch
     assert not takes_hints(models.build("unet"))
-    assert train.output_stride(net) == 1
+    assert inference.output_stride(net) == 1
 
 
 def test_point_and_dense_hints_agree_and_bad_hints_are_named():
@@ -107,24 +107,24 @@ def test_point_and_dense_hints_agree_and_bad_hints_are_named():
     ab, mask = hint_arrays(points, SIZE, SIZE)
     assert mask.sum() == 3 and np.allclose(ab[30, 30], (40, -10))
     np.testing.assert_allclose(ab[5, 7], color.rgb_to_lab(np.float32([[[1, 0, 0]]]))[0, 0, 1:], atol=1e-3)
-    by_points = train.colorize(net, image, hints=points)
-    np.testing.assert_allclose(by_points, train.colorize(net, image, hints=(ab, mask)), atol=1e-6)
-    assert not np.allclose(by_points, train.colorize(net, image))  # hints reach the model
-    both = train.colorize(net, np.stack([image, image]), hints=[points, []])
+    by_points = inference.colorize(net, image, hints=points)
+    np.testing.assert_allclose(by_points, inference.colorize(net, image, hints=(ab, mask)), atol=1e-6)
+    assert not np.allclose(by_points, inference.colorize(net, image))  # hints reach the model
+    both = inference.colorize(net, np.stack([image, image]), hints=[points, []])
     np.testing.assert_allclose(both[0], by_points, atol=1e-5)
     with pytest.raises(ValueError, match="takes no colour hints"):
-        train.colorize(models.build("unet"), image, hints=points)
+        inference.colorize(models.build("unet"), image, hints=points)
     with pytest.raises(ValueError, match="lies outside the 32 x 32 image"):
-        train.colorize(net, image, hints=[(32, 0, "#ff0000")])
+        inference.colorize(net, image, hints=[(32, 0, "#ff0000")])
     with pytest.raises(ValueError, match="one entry per image"):
-        train.colorize(net, np.stack([image, image]), hints=[points])
+        inference.colorize(net, np.stack([image, image]), hints=[points])
     with pytest.raises(ValueError, match="RGB in \\[0, 1\\]"):
-        train.colorize(net, image, hints=[(0, 0, (255, 0, 0))])
+        inference.colorize(net, image, hints=[(0, 0, (255, 0, 0))])
 
 
 def test_without_hints_it_colours_what_grey_decides(model):
     grey_error = metrics.mae(color.to_gray(TEST.images), TEST.images, ~TEST.ambiguous)
-    assert metrics.mae(train.colorize(model, TEST.images), TEST.images, ~TEST.ambiguous) < 0.7 * grey_error
+    assert metrics.mae(inference.colorize(model, TEST.images), TEST.images, ~TEST.ambiguous) < 0.7 * grey_error
 
 
 def test_one_hint_on_a_diamond_gives_it_the_hinted_hue(model):
@@ -140,8 +140,8 @@ def test_a_true_hint_on_the_sky_changes_little(model):
     sky = np.zeros_like(TEST.ambiguous)
     sky[:, :4] = True  # the top rows: sky or sun (the horizon and every object lie lower)
     hints = [[(2, SIZE // 2, lab[i, 2, SIZE // 2, 1:])] for i in range(len(TEST.images))]
-    plain, hinted = (color.rgb_to_lab(p)[..., 1:] for p in (train.colorize(model, TEST.images),
-                                                          train.colorize(model, TEST.images, hints=hints)))
+    plain, hinted = (color.rgb_to_lab(p)[..., 1:] for p in (inference.colorize(model, TEST.images),
+                                                          inference.colorize(model, TEST.images, hints=hints)))
     moved = np.linalg.norm(hinted - plain, axis=-1)[sky].mean()
     assert moved < 4, moved  # a*b* units: under the just-noticeable difference of a few units
 

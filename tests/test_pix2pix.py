@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colorlab import color, data, models, train
+from colorlab import color, data, inference, models, train
 from colorlab.models import pix2pix
 
 
@@ -59,7 +59,7 @@ def test_gan_trains_through_fit_and_checkpoints_both_networks(tmp_path):
     assert len(loaded.discriminator.weights) == len(gan.discriminator.weights)
     x = color.encode_input(validation)
     assert np.isclose(loaded.evaluate(x, color.encode_pair(validation)[1], verbose=0), history["val_loss"][best], atol=1e-4)
-    assert train.colorize(loaded, validation).shape == validation.shape
+    assert inference.colorize(loaded, validation).shape == validation.shape
     assert not list(tmp_path.glob("*partial*"))
 
 

@@ -188,7 +188,7 @@ def test_the_encoder_taps_five_strides():
 
 # --- The colorizer on the encoder, and its cached features --------------------------------------
 
-from colorlab import metrics, train, transfer  # noqa: E402
+from colorlab import inference, metrics, transfer  # noqa: E402
 from colorlab.models import lite0_unet, predicts  # noqa: E402
 
 
@@ -212,9 +212,9 @@ def test_the_joined_colorizer_runs_the_decoder_on_what_the_cache_holds(random_en
     from_cache = decoder([a[:3].astype(np.float32) for a in cache.inputs], training=False).numpy()
     np.testing.assert_allclose(from_cache, joined, atol=0.02)  # the cache is float16
     # Any size goes in and comes out whole: the model runs at multiples of 32.
-    out = train.colorize(model, np.random.default_rng(2).random((70, 100, 3)).astype(np.float32))
+    out = inference.colorize(model, np.random.default_rng(2).random((70, 100, 3)).astype(np.float32))
     assert out.shape == (70, 100, 3)
-    assert train._work_size(model, 70, 100, 256) == (64, 96)
+    assert inference._work_size(model, 70, 100, 256) == (64, 96)
 
 
 def test_a_decoder_learns_from_cached_features(random_encoder):
@@ -282,8 +282,8 @@ def test_a_hint_decoder_takes_hints_through_the_joined_model_and_learns_to_follo
         rows, cols = np.nonzero(mask)
         middle = len(rows) // 2
         hints.append([] if len(rows) == 0 else [(rows[middle], cols[middle], ab[rows[middle], cols[middle]])])
-    plain = color.rgb_to_lab(train.colorize(model, test.images))[..., 1:]
-    hinted = color.rgb_to_lab(train.colorize(model, test.images, hints=hints))[..., 1:]
+    plain = color.rgb_to_lab(inference.colorize(model, test.images))[..., 1:]
+    hinted = color.rgb_to_lab(inference.colorize(model, test.images, hints=hints))[..., 1:]
     error = lambda guess: np.abs(guess - truth_ab)[test.ambiguous].mean()  # noqa: E731
     assert error(hinted) < error(plain)
     with pytest.raises(ValueError, match="hints go with"):

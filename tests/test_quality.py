@@ -40,7 +40,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorlab import color, data, losses, metrics, models, train
+from colorlab import color, data, inference, losses, metrics, models, train
 from colorlab.models import classifiers, pix2pix
 
 SEED = 0
@@ -70,13 +70,13 @@ def fitted(model, seed: int, epochs: int = 8, **options) -> np.ndarray:
     if not model.compiled:  # the GAN comes compiled, with its own optimizers
         options["learning_rate"] = 3e-3
     train.fit(model, SCENES.images, VALIDATION.images, epochs=epochs, seed=seed, live=False, verbose=0, **options)
-    return train.colorize(model, TEST.images)
+    return inference.colorize(model, TEST.images)
 
 
 def rebalanced(model):
     """The class-rebalancing weights of Zhang et al. for ``model``'s classes on the training scenes."""
     centers, _ = classifiers.classes_of(model)
-    _, targets = color.encode_pair(SCENES.images, "classes", centers, stride=train.output_stride(model))
+    _, targets = color.encode_pair(SCENES.images, "classes", centers, stride=inference.output_stride(model))
     return classifiers.class_weights(targets, centers)
 
 
@@ -93,7 +93,7 @@ def colorized(name: str, seed: int = SEED) -> dict[str, np.ndarray]:
         classifier = seeded(models.build, seed, name)
         annealed = fitted(classifier, seed, class_weights=rebalanced(classifier))
         classifier.layers[-1].temperature = None  # decoding only: the weights do not change
-        return {"default": annealed, "mode": train.colorize(classifier, TEST.images)}
+        return {"default": annealed, "mode": inference.colorize(classifier, TEST.images)}
     if name == "palette_classifier":  # it paints with its palette's colours: fit the palette first (seed 001)
         return {"default": fitted(seeded(models.build, seed, name, centers=classifiers.fit_palette(SCENES.images, 32)),
                                   seed)}

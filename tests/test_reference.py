@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from colorlab import backbones, color, data, metrics, train
+from colorlab import backbones, color, data, inference, metrics, shipped
 from colorlab.models import classifiers, lite0_unet, load, reference
 
 
@@ -55,7 +55,7 @@ def held_out(model):
     """Every test photo at 256 pixels on the longer side (the size the model works at), and the
     model's figures and grey's on them."""
     truths = [data.resize_longer_side(p.load(), 256) for p in data.photo_set("test", source="shipped")]
-    ours = metrics.photo_figures((train.colorize(model, t), t) for t in truths)
+    ours = metrics.photo_figures((inference.colorize(model, t), t) for t in truths)
     grey = metrics.photo_figures((color.to_gray(t), t) for t in truths)
     return ours, grey
 
@@ -94,12 +94,12 @@ def test_unknown_model_name():
 
 
 def test_the_lessons_shipped_runs_match_their_records():
-    """The weights of the lesson runs colorlab ships (``train.fit_or_load``, lessons 07 and 09-11)."""
-    records = sorted(train.SHIPPED_DIR.glob("*/*.json"))
+    """The weights of the lesson runs colorlab ships (``shipped.fit_or_load``, lessons 07 and 09-11)."""
+    records = sorted(shipped.SHIPPED_DIR.glob("*/*.json"))
     assert {path.parent.name for path in records} == {"07_unet", "09_vgg_transformer", "10_loss_averaging", "11_gan"}
     for path in records:
         record = json.loads(path.read_text())
         weights = path.with_suffix(".npz")
         assert hashlib.sha256(weights.read_bytes()).hexdigest() == record["weights_sha256"], path
-        assert record["command"] == train.SHIPPED_COMMAND and record["history"]["stopped_by"] is None, path
+        assert record["command"] == shipped.SHIPPED_COMMAND and record["history"]["stopped_by"] is None, path
     assert sum(path.with_suffix(".npz").stat().st_size for path in records) < 10e6

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from skimage.color import rgb2lab
 
-from colorlab import color, compat, data, models, train
+from colorlab import callbacks, color, compat, data, inference, models, settings, shipped, train
 from colorlab.models.classifiers import PaletteSoftmax
 
 SCENES = data.toyworld(256, size=32, seed=0)
@@ -35,7 +35,7 @@ def test_stop_request_keeps_the_model_trained_so_far():
             if batch == 2:
                 budget.stop()
 
-    budget = train.TimeBudget()
+    budget = callbacks.TimeBudget()
     model = models.build("unet")
     before = weights_of(model)
     model.compile(optimizer="adam", loss="mae")
@@ -244,7 +244,7 @@ def test_best_checkpoint_is_written_and_loads(tmp_path):
 def test_a_failed_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
     path = tmp_path / "best.keras"
     model = models.build("unet")
-    train.save_atomically(model, path)
+    callbacks.save_atomically(model, path)
     good = path.read_bytes()
 
     def broken_save(target, *args, **kwargs):
@@ -254,18 +254,18 @@ def test_a_failed_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypat
 
     monkeypatch.setattr(model, "save", broken_save)
     with pytest.raises(OSError, match="disk full"):
-        train.save_atomically(model, path)
+        callbacks.save_atomically(model, path)
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["best.keras"]
     with pytest.raises(ValueError, match="must end in .keras"):
-        train.BestCheckpoint(tmp_path / "best.h5")
+        callbacks.BestCheckpoint(tmp_path / "best.h5")
 
 
 @pytest.mark.parametrize("name", ["unet", "sequential_rgb", "palette_classifier", "ab_classifier"])
 def test_colorize_returns_full_resolution_with_the_input_lightness(name):
     model = models.build(name)
     image = data.fit_to(data.packaged_photo("coffee"), (45, 70))  # odd sizes, not divisible by anything
-    result = train.colorize(model, image)
+    result = inference.colorize(model, image)
     assert result.shape == image.shape and result.dtype == np.float32
     assert 0.0 <= result.min() and result.max() <= 1.0
     np.testing.assert_allclose(rgb2lab(result)[..., 0], rgb2lab(image)[..., 0], atol=1.0)
@@ -275,25 +275,25 @@ def test_colorize_handles_fixed_size_models_batches_grey_and_uint8():
     keras.utils.set_random_seed(0)
     model = models.build("palette_classifier", "original")  # 32 x 32 input only
     batch = data.toyworld(3, size=48).images
-    assert train.colorize(model, batch).shape == (3, 48, 48, 3)
+    assert inference.colorize(model, batch).shape == (3, 48, 48, 3)
     grey = color.luma(batch[0])
-    assert train.colorize(model, grey).shape == (48, 48, 3)
+    assert inference.colorize(model, grey).shape == (48, 48, 3)
     uint8 = (batch[0] * 255).astype(np.uint8)
-    difference = np.abs(train.colorize(model, uint8) - train.colorize(model, batch[0]))
+    difference = np.abs(inference.colorize(model, uint8) - inference.colorize(model, batch[0]))
     # 8-bit rounding moves L* a little: about one 8-bit step, and an untrained classifier's
     # near-tied pixels may tip to another class.
     assert difference.mean() < 1 / 255 and np.mean(difference.max(-1) < 0.02) > 0.99
     uint16 = np.round(batch[0] * 65535).astype(np.uint16)  # a 16-bit PNG's pixels: scaled by 65535
-    np.testing.assert_allclose(train.colorize(model, uint16), train.colorize(model, batch[0]), atol=1e-3)
+    np.testing.assert_allclose(inference.colorize(model, uint16), inference.colorize(model, batch[0]), atol=1e-3)
 
 
 def test_colorize_runs_large_batches_in_chunks_that_keep_each_image_its_own_colours(monkeypatch):
-    monkeypatch.setattr(train, "INFER_PIXELS", 4 * 32**2)  # four scenes at a time
+    monkeypatch.setattr(inference, "INFER_PIXELS", 4 * 32**2)  # four scenes at a time
     model = models.build("unet")
     scenes = data.toyworld(9, size=32, seed=4).images
-    together = train.colorize(model, scenes)
-    np.testing.assert_allclose(together[-1], train.colorize(model, scenes[-1]), atol=1e-4)
-    np.testing.assert_allclose(together[3], train.colorize(model, scenes[3]), atol=1e-4)
+    together = inference.colorize(model, scenes)
+    np.testing.assert_allclose(together[-1], inference.colorize(model, scenes[-1]), atol=1e-4)
+    np.testing.assert_allclose(together[3], inference.colorize(model, scenes[3]), atol=1e-4)
 
 
 def test_a_classifier_is_decoded_at_its_input_size_so_edges_keep_one_colour_not_a_blend():
@@ -307,7 +307,7 @@ def test_a_classifier_is_decoded_at_its_input_size_so_edges_keep_one_colour_not_
     L = np.full((32, 32), 50.0, np.float32)
     L[:, :14] = 60.0
     rgb = color.lab_to_rgb(np.stack([L, np.zeros_like(L), np.zeros_like(L)], -1))
-    a = rgb2lab(train.colorize(model, rgb))[..., 1]
+    a = rgb2lab(inference.colorize(model, rgb))[..., 1]
     assert np.abs(a).min() > 25  # every pixel pink or teal: upsampling decoded colours greys the edge
     assert (a[:, 0] > 25).all() and (a[:, -1] < -25).all()
 
@@ -323,12 +323,12 @@ def test_confidence_map_and_boost_colour_where_the_classifier_is_sure_and_leave_
     L = np.full((32, 32), 50.0, np.float32)
     L[:, :16] = 60.0
     rgb = color.lab_to_rgb(np.stack([L, np.zeros_like(L), np.zeros_like(L)], -1))
-    sure = train.confidence_map(model, rgb)
+    sure = inference.confidence_map(model, rgb)
     assert sure.shape == (8, 8)
     np.testing.assert_allclose(sure[:, :4], 1.0, atol=1e-3)
     np.testing.assert_allclose(sure[:, 4:], 0.0, atol=1e-3)
     model.layers[-1].boost = (2.0, 0.25, 0.75)
-    ab = rgb2lab(train.colorize(model, rgb))[..., 1:]
+    ab = rgb2lab(inference.colorize(model, rgb))[..., 1:]
     np.testing.assert_allclose(ab[:, :12, 0], 60.0, atol=2.0)  # twice the sure colour
     assert np.abs(ab[:, 20:]).max() < 1.0  # the torn half is grey
 
@@ -346,17 +346,17 @@ def test_fit_to_gamut_keeps_lightness_and_only_shrinks_what_does_not_fit():
 
 def test_colorize_side_sets_the_working_resolution():
     free, fixed = models.build("unet"), models.build("palette_classifier", "original")
-    assert train._work_size(free, 128, 96, side=32) == (32, 32)  # rounded to multiples of 16
-    assert train._work_size(free, 128, 96, side=256) == (128, 96)  # never upsampled
-    assert train._work_size(free, 1000, 600, side=256) == (256, 160)
-    assert train._work_size(fixed, 128, 96, side=32) == (32, 32)  # a fixed-size model's own size
+    assert inference._work_size(free, 128, 96, side=32) == (32, 32)  # rounded to multiples of 16
+    assert inference._work_size(free, 128, 96, side=256) == (128, 96)  # never upsampled
+    assert inference._work_size(free, 1000, 600, side=256) == (256, 160)
+    assert inference._work_size(fixed, 128, 96, side=32) == (32, 32)  # a fixed-size model's own size
     image = data.toyworld(1, size=128).images[0]
-    coarse, fine = train.colorize(free, image, side=32), train.colorize(free, image)
+    coarse, fine = inference.colorize(free, image, side=32), inference.colorize(free, image)
     assert coarse.shape == fine.shape == image.shape and not np.allclose(coarse, fine)
 
 
 def test_a_stop_requested_before_training_starts_is_honoured():
-    stopper = train.TimeBudget()
+    stopper = callbacks.TimeBudget()
     stopper.stop()  # e.g. Stop pressed while the panel was still preparing data
     history = train.fit(small_model(), SCENES.images[:64], epochs=5, stopper=stopper, verbose=0)
     assert history["stopped_by"] == "request" and len(history["loss"]) == 1
@@ -373,7 +373,7 @@ def test_guard_stops_a_run_whose_loss_turns_nan():
 
 
 def test_guard_stops_when_the_discriminator_wins():
-    guard = train.TrainingGuard(d_floor=0.05, patience=3)
+    guard = callbacks.TrainingGuard(d_floor=0.05, patience=3)
     guard.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
     guard.model.stop_training = False
     for batch, d_loss in enumerate([0.5, 0.01, 0.02, 0.6, 0.01, 0.01]):
@@ -384,11 +384,11 @@ def test_guard_stops_when_the_discriminator_wins():
 
 
 def test_a_stoppers_own_time_limit_holds_and_budget_s_applies_beside_it():
-    stopper = train.TimeBudget(seconds=0.5)
+    stopper = callbacks.TimeBudget(seconds=0.5)
     history = train.fit(models.build("unet"), SCENES.images[:32], epochs=200, batch_size=16, stopper=stopper,
                         verbose=0, live=False)
     assert history["stopped_by"] == "budget" and len(history["loss"]) < 200 and stopper.seconds == 0.5
-    stopper = train.TimeBudget()
+    stopper = callbacks.TimeBudget()
     history = train.fit(models.build("unet"), SCENES.images[:32], epochs=200, batch_size=16, budget_s=0.5,
                         stopper=stopper, verbose=0, live=False)
     assert history["stopped_by"] == "budget" and len(history["loss"]) < 200 and stopper.seconds is None
@@ -399,7 +399,7 @@ def test_a_reused_stopper_starts_each_run_afresh():
         def on_train_batch_end(self, batch, logs=None):
             stopper.stop()
 
-    stopper = train.TimeBudget()
+    stopper = callbacks.TimeBudget()
     model = small_model()
     first = train.fit(model, SCENES.images[:32], epochs=3, batch_size=16, stopper=stopper, verbose=0, live=False,
                       callbacks=[StopAtFirstBatch()])
@@ -424,7 +424,7 @@ def test_a_second_run_to_a_checkpoint_only_replaces_a_worse_model(tmp_path):
     good = train.fit(small_model(), SCENES.images[:64], HELD_OUT.images[:16], epochs=3, learning_rate=3e-3,
                      batch_size=16, checkpoint=path, verbose=0, live=False)
     saved = path.read_bytes()
-    assert train.checkpoint_record(path) == {"monitor": "val_loss", "best": pytest.approx(min(good["val_loss"]))}
+    assert callbacks.checkpoint_record(path) == {"monitor": "val_loss", "best": pytest.approx(min(good["val_loss"]))}
     keras.utils.set_random_seed(0)
     worse = train.fit(small_model(), SCENES.images[:64], HELD_OUT.images[:16], epochs=1, learning_rate=1e-6,
                       checkpoint=path, verbose=0, live=False)
@@ -434,11 +434,11 @@ def test_a_second_run_to_a_checkpoint_only_replaces_a_worse_model(tmp_path):
     assert loaded.evaluate(train.training_data(loaded, HELD_OUT.images[:16], shuffle=False), verbose=0) == \
         pytest.approx(min(good["val_loss"]), rel=1e-3)
     # A file saved some other way has no record: replaced, with a warning.
-    train.save_atomically(small_model(), path)
+    callbacks.save_atomically(small_model(), path)
     with pytest.warns(UserWarning, match="has no recorded val_loss"):
         train.fit(small_model(), SCENES.images[:16], HELD_OUT.images[:16], epochs=1, checkpoint=path,
                   verbose=0, live=False)
-    assert train.checkpoint_record(path)["monitor"] == "val_loss"
+    assert callbacks.checkpoint_record(path)["monitor"] == "val_loss"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         train.fit(small_model(), SCENES.images[:16], HELD_OUT.images[:16], epochs=1, checkpoint=path,
@@ -473,13 +473,13 @@ def shipped_run(name, seed=0, frozen=False, **fit_settings):
     model = small_model()
     model.layers[0].trainable = not frozen
     settings = {"epochs": 2, "learning_rate": 2e-3, "live": False, "verbose": 0} | fit_settings
-    return model, train.fit_or_load(name, model, SCENES.images[:64], HELD_OUT.images[:16], **settings)
+    return model, shipped.fit_or_load(name, model, SCENES.images[:64], HELD_OUT.images[:16], **settings)
 
 
 @pytest.fixture
 def ship_to(tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "SHIPPED_DIR", tmp_path)
-    return lambda mode: monkeypatch.setattr(train.settings, "SHIPPED", mode)
+    monkeypatch.setattr(shipped, "SHIPPED_DIR", tmp_path)
+    return lambda mode: monkeypatch.setattr(settings, "SHIPPED", mode)
 
 
 def test_a_shipped_run_loads_only_for_the_very_same_recipe(ship_to, tmp_path, monkeypatch, capsys):

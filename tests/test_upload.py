@@ -47,10 +47,10 @@ def test_a_real_file_upload_widget_is_read():
 
 @pytest.fixture
 def colorizer(monkeypatch):
-    from colorlab import color, train
+    from colorlab import color, inference
 
     # a "model" that halves the true colours
-    monkeypatch.setattr(train, "colorize", lambda model, images, side=256: color.boost_saturation(images, 0.5, 0.5))
+    monkeypatch.setattr(inference, "colorize", lambda model, images, side=256: color.boost_saturation(images, 0.5, 0.5))
     return widgets.PhotoColorizer(model=None)
 
 

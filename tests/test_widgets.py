@@ -186,17 +186,17 @@ def test_live_view_and_progress_figure_keep_out_of_pyplot():
     import matplotlib.pyplot as plt
     from IPython.core.formatters import DisplayFormatter
 
-    from colorlab import models, train
+    from colorlab import callbacks, models, plot
 
     model = models.build("simple_cnn")
     images = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
     plt.close("all")
-    figure = train.progress_figure(model, {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]}, images)
+    figure = plot.progress_figure(model, {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]}, images)
     assert plt.get_fignums() == [] and len(figure.axes) == 1 + 3 * 2
     shown, _ = DisplayFormatter().format(figure)  # what a notebook does with a cell's last value
     assert shown["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
     seen = []
-    view = train.LiveView(images, show=lambda png: seen.append((png[:8], plt.get_fignums())))
+    view = callbacks.LiveView(images, show=lambda png: seen.append((png[:8], plt.get_fignums())))
     view.set_model(model)
     view.on_epoch_end(0, {"loss": 1.0, "val_loss": 1.1})
     assert seen == [(b"\x89PNG\r\n\x1a\n", [])] and view.history == {"loss": [1.0], "val_loss": [1.1]}
@@ -205,7 +205,7 @@ def test_live_view_and_progress_figure_keep_out_of_pyplot():
 def test_live_view_shows_a_png_in_the_notebook_and_updates_it_in_place(monkeypatch):
     import IPython.display
 
-    from colorlab import models, train
+    from colorlab import callbacks, models
 
     shown = []
 
@@ -218,7 +218,7 @@ def test_live_view_shows_a_png_in_the_notebook_and_updates_it_in_place(monkeypat
         return Handle()
 
     monkeypatch.setattr(IPython.display, "display", display)
-    view = train.LiveView(np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32))
+    view = callbacks.LiveView(np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32))
     view.set_model(models.build("simple_cnn"))
     view.on_epoch_end(0, {"loss": 1.0})
     view.on_epoch_end(1, {"loss": 0.5})

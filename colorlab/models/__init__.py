@@ -24,6 +24,9 @@ from . import (  # noqa: F401  (importing a module registers its architectures)
     vgg_transformer,
 )
 from .reference import load
-from .registry import available, build, code, input_shape, layer_table, names, predicts, register, show_code
+from .registry import all_layers, available, build, code, input_shape, layer_table, names, predicts, register, show_code
 
-__all__ = ["available", "build", "code", "input_shape", "layer_table", "load", "names", "predicts", "register", "show_code"]
+__all__ = [
+    "all_layers", "available", "build", "code", "input_shape", "layer_table", "load", "names", "predicts", "register",
+    "show_code",
+]

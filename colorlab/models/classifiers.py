@@ -11,7 +11,7 @@
   lesson 07 down to 1/4 resolution and three more conv blocks, instead of Zhang's VGG-16-sized net.
 
 The final ``PaletteSoftmax`` layer carries the model's ab colours and decoding temperature, so
-``colorlab.train.colorize`` can decode any classifier without being told its palette.
+``colorlab.inference.colorize`` can decode any classifier without being told its palette.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def class_weights(indices: np.ndarray, centers: np.ndarray, mix: float = 0.5, si
     counts = np.bincount(np.asarray(indices).ravel(), minlength=len(centers)).astype(np.float64)
     distance2 = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
     # Summed by NumPy, not a BLAS matrix product: BLAS kernels differ between CPUs in their last
-    # bits, and a shipped run's recipe (train.fit_or_load) records these weights' digest.
+    # bits, and a shipped run's recipe (shipped.fit_or_load) records these weights' digest.
     p = (np.exp(-distance2 / (2 * sigma**2)) * (counts / counts.sum())[None, :]).sum(axis=1)
     p /= p.sum()
     weights = 1.0 / ((1 - mix) * p + mix / len(centers))

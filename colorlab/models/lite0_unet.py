@@ -12,7 +12,7 @@ applying two conv-BN-ReLU layers; at the top it meets the input's L* itself. Two
   with cross-entropy and decoded with the annealed mean.
 
 ``decoder_model`` is what trains; ``colorizer(encoder, decoder)`` joins them into one model from
-L* / 100 that ``train.colorize`` runs like any other (sides are brought to multiples of 32).
+L* / 100 that ``inference.colorize`` runs like any other (sides are brought to multiples of 32).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def decoder_model(head: str = "ab", widths=WIDTHS, bn_momentum: float = 0.9, gri
 def colorizer(encoder: keras.Model, decoder: keras.Model, name: str = "lite0_unet") -> keras.Model:
     """One model from L* / 100 (and the hints, for a decoder that takes them): ``encoder``'s
     features into ``decoder``. Its last layer is the decoder's head (``"ab"`` or ``"classes"``),
-    so ``models.predicts`` and ``train.colorize`` treat it like any colorizer; the layers are
+    so ``models.predicts`` and ``inference.colorize`` treat it like any colorizer; the layers are
     shared, not copied."""
     L = keras.Input((None, None, 1), name="L")
     hints = [keras.Input(t.shape[1:], name=t.name) for t in decoder.inputs[1 + len(FEATURE_CHANNELS):]]

@@ -3,7 +3,7 @@ decoder trained on the course's real photographs (``lite0_unet``). The decoder s
 package (``weights/reference.keras``) beside its record (``weights/reference.json``: the command
 that trained it, its data, time, machine, held-out figures and the weights' sha256); the encoder's
 weights come from their own package. ``benchmarks/train_reference.py`` makes both. Lessons 00
-and 14. ``verify`` also checks the weights of the lesson runs colorlab ships (``train.fit_or_load``).
+and 14. ``verify`` also checks the weights of the lesson runs colorlab ships (``shipped.fit_or_load``).
 """
 
 from __future__ import annotations

@@ -90,6 +90,14 @@ def _architecture(name: str) -> Architecture:
     return _ARCHITECTURES[name]
 
 
+def all_layers(model: keras.Model):
+    """Every layer of ``model``, those of the models nested in it (an encoder) included, parents first."""
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from all_layers(layer)
+
+
 def predicts(model: keras.Model) -> str:
     """What ``model`` outputs: ``"ab"``, ``"rgb"`` or ``"classes"``: its final layer's name."""
     kind = model.layers[-1].name
