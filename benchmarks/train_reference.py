@@ -27,7 +27,7 @@ Approaches (``--approach``):
   model as its last layer (named ``ab``).
 
 The knob (a gain) is fitted on VAL photos only (at ``TUNE_SIDE`` pixels), among the values that
-beat the grayscale baseline's mean CIEDE2000 by 2% (``GREY_MARGIN``): the lowest CIEDE2000 among those
+beat the grayscale baseline's mean CIEDE2000 by 2% (``GRAY_MARGIN``): the lowest CIEDE2000 among those
 whose colourfulness ratio lies in ``TARGET_RATIO``, or, if none reaches it, the most colourful
 (beating grey comes first: a colourful model that errs more than grey is worse than none). Test photos
 are used once, to report, at full resolution (as loaded, longer side 512) with
@@ -67,7 +67,7 @@ from colorlab.models.reference import WEIGHTS  # noqa: E402
 #: The validation colourfulness ratios the knob aims for; the lowest CIEDE2000 among them wins.
 TARGET_RATIO = (0.7, 1.1)
 #: A knob value qualifies if its validation CIEDE2000 is at most this share of grey's.
-GREY_MARGIN = 0.98
+GRAY_MARGIN = 0.98
 GAINS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0)
 #: Confidence-boost gains tried, after no boost at all (the plain annealed mean).
 BOOST_GAINS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
@@ -125,8 +125,8 @@ def scaled_ab(images, gain):
 def tune(model, photos) -> tuple[float, list, float]:
     """The knob's value, fitted on ``photos`` (validation), every value tried and grey's CIEDE2000."""
     truths = [data.resize_longer_side(p.load(), TUNE_SIDE) for p in photos]
-    grey = metrics.photo_figures(zip([color.to_gray(t) for t in truths], truths))["ciede2000"]
-    print(f"  val: grey CIEDE2000 {grey:.3f}")
+    gray = metrics.photo_figures(zip([color.to_gray(t) for t in truths], truths))["ciede2000"]
+    print(f"  val: grey CIEDE2000 {gray:.3f}")
     tried = []
     if predicts(model) == "ab":
         base = predictions(model, truths)  # gain applied afterwards: the same as inside the model
@@ -145,12 +145,12 @@ def tune(model, photos) -> tuple[float, list, float]:
     for value, de, ratio in tried:
         label = "none" if value is None else np.ravel(value)[0]
         print(f"  val: gain {label:<5} CIEDE2000 {de:.3f}  colourfulness ratio {ratio:.3f}")
-    return choose(tried, grey), tried, grey
+    return choose(tried, gray), tried, gray
 
 
-def choose(tried, grey: float):
+def choose(tried, gray: float):
     """The knob value to keep (see the module's docstring)."""
-    qualified = [row for row in tried if row[1] <= GREY_MARGIN * grey]
+    qualified = [row for row in tried if row[1] <= GRAY_MARGIN * gray]
     inside = [row for row in qualified if TARGET_RATIO[0] <= row[2] <= TARGET_RATIO[1]]
     if inside:
         return min(inside, key=lambda row: row[1])[0]
@@ -170,11 +170,11 @@ def test_figures(model, photos) -> tuple[dict, dict, dict]:
     paired difference, printed with the quality bar."""
     truths = [p.load() for p in photos]
     ours = metrics.photo_figures(zip(predictions(model, truths), truths))
-    grey = metrics.photo_figures(zip([color.to_gray(t) for t in truths], truths))
-    difference = metrics.paired_difference(ours["per_photo"], grey["per_photo"])
-    better = sum(o < g for o, g in zip(ours["per_photo"], grey["per_photo"]))
+    gray = metrics.photo_figures(zip([color.to_gray(t) for t in truths], truths))
+    difference = metrics.paired_difference(ours["per_photo"], gray["per_photo"])
+    better = sum(o < g for o, g in zip(ours["per_photo"], gray["per_photo"]))
     print(f"test ({len(photos)} photos, full resolution): CIEDE2000 {ours['ciede2000']:.3f} "
-          f"(grey {grey['ciede2000']:.3f}), colourfulness ratio {ours['colorfulness_ratio']:.3f}, "
+          f"(grey {gray['ciede2000']:.3f}), colourfulness ratio {ours['colorfulness_ratio']:.3f}, "
           f"{better} photos better than grey")
     print(f"  per-photo difference to grey {difference['mean']:+.3f}, 95% bootstrap interval "
           f"[{difference['low']:+.3f}, {difference['high']:+.3f}]")
@@ -183,7 +183,7 @@ def test_figures(model, photos) -> tuple[dict, dict, dict]:
               f"colourfulness ratio in {BAR_RATIO[0]}-{BAR_RATIO[1]}":
                   BAR_RATIO[0] <= ours["colorfulness_ratio"] <= BAR_RATIO[1]}
     print("quality bar: " + "; ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in checks.items()))
-    return ours, grey, difference
+    return ours, gray, difference
 
 
 def train_scratch(args, patches) -> tuple[keras.Model, dict]:
@@ -260,7 +260,7 @@ def main(argv=None):
         model, history = train_scratch(args, patches)
     wall = history["total_seconds"]
 
-    knob, tried, val_grey = tune(model, val_photos)
+    knob, tried, val_gray = tune(model, val_photos)
     if predicts(model) == "ab" and args.approach == "lite0":
         decoder = with_gain(decoder, knob)
         model = lite0_unet.colorizer(lite0_unet.encoder_of(model), decoder, name="reference")
@@ -270,7 +270,7 @@ def main(argv=None):
         model.layers[-1].boost = knob
     print(f"chosen on validation: {'gain' if predicts(model) == 'ab' else 'boost (gain, low, high)'} {knob}")
 
-    ours, grey, difference = test_figures(model, test_photos)
+    ours, gray, difference = test_figures(model, test_photos)
 
     regression = predicts(model) == "ab"
     out = Path(args.out)
@@ -298,14 +298,14 @@ def main(argv=None):
         "knob": {"name": "gain" if regression else "boost (gain, low, high)",
                  "value": knob if regression or knob is None else [round(v, 4) for v in knob],
                  "temperature": None if regression else model.layers[-1].temperature,
-                 "fitted_on": f"{len(val_photos)} validation photos", "grey_ciede2000": round(val_grey, 3),
-                 "grey_margin": GREY_MARGIN, "target_ratio": list(TARGET_RATIO),
+                 "fitted_on": f"{len(val_photos)} validation photos", "grey_ciede2000": round(val_gray, 3),
+                 "grey_margin": GRAY_MARGIN, "target_ratio": list(TARGET_RATIO),
                  "tried": [{"value": v if regression or v is None else [round(x, 4) for x in v],
                             "ciede2000": round(d, 3), "colorfulness_ratio": round(r, 3)} for v, d, r in tried]},
         "test": {"photos": len(test_photos), "resolution": "full (as loaded)",
-                 "ciede2000": round(ours["ciede2000"], 3), "grey_ciede2000": round(grey["ciede2000"], 3),
+                 "ciede2000": round(ours["ciede2000"], 3), "grey_ciede2000": round(gray["ciede2000"], 3),
                  "colorfulness_ratio": round(ours["colorfulness_ratio"], 3),
-                 "photos_better_than_grey": int(sum(o < g for o, g in zip(ours["per_photo"], grey["per_photo"]))),
+                 "photos_better_than_grey": int(sum(o < g for o, g in zip(ours["per_photo"], gray["per_photo"]))),
                  "difference_to_grey": {k: round(v, 3) if isinstance(v, float) else v for k, v in difference.items()}},
         "weights_file": out.name,
         "weights_sha256": pooch.file_hash(str(out)),

@@ -36,7 +36,7 @@ _VGG16_WEIGHTS_MD5 = "6d6bbae143d832006294945121d1f1fc"
 
 
 @keras.saving.register_keras_serializable(package="colorlab")
-class GreyToVGG(layers.Layer):
+class GrayToVGG(layers.Layer):
     """L / 100 in [0, 1] -> the three-channel, mean-subtracted 0-255 input VGG16 was trained on."""
 
     def call(self, x):

@@ -149,7 +149,7 @@ def write_atomically(path: Path, write) -> None:
         partial.unlink(missing_ok=True)
 
 
-def grey_baseline_loss(model: keras.Model, images) -> float | None:
+def gray_baseline_loss(model: keras.Model, images) -> float | None:
     """The loss ``model`` would have on RGB ``images`` if it predicted no colour at all: the line
     its validation loss must get under. None for a classifier (cross-entropy has no grey guess)
     and for a model compiled without a standard loss (a GAN)."""
@@ -163,15 +163,15 @@ def grey_baseline_loss(model: keras.Model, images) -> float | None:
     if loss is None:  # a GAN computes its own losses
         return None
     target = color.encode_pair(images, target=kind)[1]
-    grey = np.zeros_like(target) if kind == "ab" else color.to_gray(images)
-    return float(keras.ops.mean(loss(target, grey)))
+    gray = np.zeros_like(target) if kind == "ab" else color.to_gray(images)
+    return float(keras.ops.mean(loss(target, gray)))
 
 
 class LiveView(keras.callbacks.Callback):
     """After each epoch, redraw the loss curves and predictions on a few fixed validation images,
     in place, in the notebook, as a PNG (or hand the PNG's bytes to ``show``). With
     ``baseline_images`` (the validation set), the curves carry the loss of predicting grey on
-    them (``grey_baseline_loss``). Never touches pyplot (see ``plot.progress_figure``), so it may run
+    them (``gray_baseline_loss``). Never touches pyplot (see ``plot.progress_figure``), so it may run
     in a background thread."""
 
     def __init__(self, images: np.ndarray, show=None, baseline_images=None):
@@ -182,7 +182,7 @@ class LiveView(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if self.baseline_images is not None:
-            self.baseline = grey_baseline_loss(self.model, self.baseline_images)
+            self.baseline = gray_baseline_loss(self.model, self.baseline_images)
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():

@@ -105,7 +105,7 @@ def ab_plane(lightness: float = 60.0, extent: float = 110.0, resolution: int = 2
 def history(history: dict, title: str = "training", ax=None, baseline: float | None = None):
     """Loss curves from a Keras ``History.history`` dict or ``train.fit``'s result: every key
     ending in "loss", training solid and validation dashed; ``baseline`` (the loss of predicting
-    grey, ``callbacks.grey_baseline_loss``) as a dotted line to get under.
+    grey, ``callbacks.gray_baseline_loss``) as a dotted line to get under.
 
     Introduced in lesson 00.
     """

@@ -321,8 +321,8 @@ def show(checks: list[Check]) -> None:
 
 def show_verdict(checks: list[Check]) -> None:
     """Print the verdict: green when ready, red otherwise."""
-    colour = "32" if all(c.ok for c in checks) else "31"
-    print(f"\033[1;{colour}m{verdict(checks)}\033[0m")
+    ansi_color = "32" if all(c.ok for c in checks) else "31"
+    print(f"\033[1;{ansi_color}m{verdict(checks)}\033[0m")
 
 
 def widget_test():

@@ -278,9 +278,9 @@ class TrainPanel(_StaticPicture, widgets.VBox):
                 callbacks=[view])
             done = {"request": "stopped", "budget": f"stopped by the {settings.budget_s} s budget"}.get(
                 history["stopped_by"], history["stopped_by"] or "finished")
-            grey = "" if view.baseline is None else f" (predicting grey: {view.baseline:.4f})"
+            gray = "" if view.baseline is None else f" (predicting grey: {view.baseline:.4f})"
             message = (f"{html.escape(done)}: {len(history['loss'])} epochs in {history['total_seconds']:.0f} s, "
-                       f"validation loss {history['val_loss'][-1]:.4f}{grey}")
+                       f"validation loss {history['val_loss'][-1]:.4f}{gray}")
         except Exception as error:  # shown in the panel, which stays usable
             message = _error_html(error)
         self._finish(message)
@@ -496,7 +496,7 @@ class PhotoColorizer(widgets.VBox):
 
     def error(self) -> float | None:
         """CIEDE2000 between the guess and the original, or None for a photo with no colour."""
-        if self.guess is None or data.is_grey(self.photo[None])[0]:
+        if self.guess is None or data.is_gray(self.photo[None])[0]:
             return None
         from . import metrics
 
@@ -537,9 +537,9 @@ def hint_markers(image: np.ndarray, points, cursor=None, side: int = 320) -> np.
         y, x = int(row) * scale + scale // 2, int(col) * scale + scale // 2
         big[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1] = rgb
 
-    for row, col, colour in points:
+    for row, col, hint_color in points:
         L = color.rgb_to_lab(np.asarray(image[int(row), int(col)], np.float32)[None, None])[0, 0, 0]
-        fill = color.lab_to_rgb(np.array([[[L, *hint_ab(colour)]]], np.float32))[0, 0]
+        fill = color.lab_to_rgb(np.array([[[L, *hint_ab(hint_color)]]], np.float32))[0, 0]
         for r, rgb in ((radius + 1, 0.0), (radius, 1.0), (radius - 1, fill)):
             square(row, col, r, rgb)
     if cursor is not None:
@@ -563,7 +563,7 @@ class HintPicker(widgets.VBox):
     Introduced in lesson 15.
     """
 
-    def __init__(self, model, image, colour: str = "#e0508c", side: int = 320):
+    def __init__(self, model, image, hint_color: str = "#e0508c", side: int = 320):
         from .models.hints import takes_hints
 
         if not takes_hints(model):
@@ -574,11 +574,11 @@ class HintPicker(widgets.VBox):
             raise ValueError(f"HintPicker needs one RGB image (H, W, 3), got shape {image.shape}")
         self.model, self.side, self.points = model, side, []
         self.image = image.astype(np.float32) / 255 if image.dtype == np.uint8 else image.astype(np.float32)
-        self.grey = color.to_gray(self.image)
+        self.gray = color.to_gray(self.image)
         h, w = self.image.shape[:2]
         self.row = widgets.IntSlider(value=h // 2, min=0, max=h - 1, description="row")
         self.col = widgets.IntSlider(value=w // 2, min=0, max=w - 1, description="column")
-        self.colour = widgets.ColorPicker(value=colour, description="colour")
+        self.hint_color = widgets.ColorPicker(value=hint_color, description="colour")
         self.add_button = widgets.Button(description="Add hint", button_style="success", icon="plus")
         self.undo_button = widgets.Button(description="Undo", icon="undo")
         self.clear_button = widgets.Button(description="Clear", icon="trash")
@@ -586,11 +586,11 @@ class HintPicker(widgets.VBox):
         self.undo_button.on_click(lambda _: self.undo())
         self.clear_button.on_click(lambda _: self.clear())
         for control in (self.row, self.col):
-            control.observe(lambda _: self._draw_grey(), names="value")
-        self.grey_view, self.result_view = widgets.Image(format="png"), widgets.Image(format="png")
+            control.observe(lambda _: self._draw_gray(), names="value")
+        self.gray_view, self.result_view = widgets.Image(format="png"), widgets.Image(format="png")
         self.status = widgets.HTML()
-        super().__init__([widgets.HBox([self.grey_view, self.result_view]),
-                          widgets.HBox([self.row, self.col, self.colour]),
+        super().__init__([widgets.HBox([self.gray_view, self.result_view]),
+                          widgets.HBox([self.row, self.col, self.hint_color]),
                           widgets.HBox([self.add_button, self.undo_button, self.clear_button]), self.status])
         self.update()
 
@@ -598,15 +598,15 @@ class HintPicker(widgets.VBox):
         return (f"HintPicker: {len(self.points)} colour hint(s) on a {self.image.shape[0]} x {self.image.shape[1]} "
                 "image (open the notebook in Jupyter or Colab to add more; figure() shows the result)")
 
-    def add(self, row: int | None = None, col: int | None = None, colour: str | None = None):
-        """Add a hint at (``row``, ``col``) of ``colour`` ("#rrggbb"); the sliders' and the colour
+    def add(self, row: int | None = None, col: int | None = None, hint_color: str | None = None):
+        """Add a hint at (``row``, ``col``) of ``hint_color`` ("#rrggbb"); the sliders' and the colour
         picker's values where not given."""
         row = self.row.value if row is None else int(row)
         col = self.col.value if col is None else int(col)
         h, w = self.image.shape[:2]
         if not (0 <= row < h and 0 <= col < w):
             raise ValueError(f"hint at row {row}, column {col} lies outside the {h} x {w} image")
-        self.points.append((row, col, self.colour.value if colour is None else colour))
+        self.points.append((row, col, self.hint_color.value if hint_color is None else hint_color))
         self.update()
 
     def undo(self):
@@ -630,14 +630,14 @@ class HintPicker(widgets.VBox):
         """Colour the image again with the current hints and redraw both pictures."""
         self.colored = self.result()
         self.result_view.value = _image_bytes(hint_markers(self.colored, [], side=self.side), side=1)
-        self._draw_grey()
+        self._draw_gray()
         self.undo_button.disabled = self.clear_button.disabled = not self.points
         self.status.value = (f"{len(self.points)} hint(s). " if self.points else "No hints yet: the model's own guess. ") \
             + "Pick a point and a colour, then press <b>Add hint</b>."
 
-    def _draw_grey(self):
+    def _draw_gray(self):
         cursor = (self.row.value, self.col.value)
-        self.grey_view.value = _image_bytes(hint_markers(self.grey, self.points, cursor, self.side), side=1)
+        self.gray_view.value = _image_bytes(hint_markers(self.gray, self.points, cursor, self.side), side=1)
 
     def figure(self):
         """Grey image with the hints, the model's colours without hints and with them, and the truth."""
@@ -645,7 +645,7 @@ class HintPicker(widgets.VBox):
 
         from . import inference, plot
 
-        panels = {"grey + hints": hint_markers(self.grey, self.points, side=self.side),
+        panels = {"grey + hints": hint_markers(self.gray, self.points, side=self.side),
                   "no hints": inference.colorize(self.model, self.image),
                   f"{len(self.points)} hint(s)": self.colored, "original": self.image}
         fig, axes = plt.subplots(1, 4, figsize=(10, 2.9), dpi=plot.DPI)

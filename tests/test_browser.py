@@ -211,18 +211,18 @@ def test_widgets_work_in_jupyterlab(lab, browser, tmp_path):
         hints = cells.nth(HINTS)
         hint_status = hints.locator(".widget-html-content")
         expect(hint_status).to_contain_text("No hints yet")
-        grey, result = hints.locator("img.widget-image").element_handles()
+        gray, result = hints.locator("img.widget-image").element_handles()
         undo = hints.get_by_role("button", name="Undo")
         expect(undo).to_be_disabled()
-        grey_before, result_before = grey.get_attribute("src"), result.get_attribute("src")
+        gray_before, result_before = gray.get_attribute("src"), result.get_attribute("src")
         row_slider = hints.locator(".widget-slider", has=page.locator(".widget-label", has_text=re.compile(r"^row$")))
         row_slider.locator(".noUi-handle").focus()
         for _ in range(3):
             page.keyboard.press("ArrowRight")
-        page.wait_for_function(f"img => img.src !== {json.dumps(grey_before)}", arg=grey)  # the cursor moved
-        colour_text = hints.locator(".widget-colorpicker input[type='text']")
-        colour_text.fill("#00a0a0")
-        colour_text.press("Tab")  # a text field commits its value when it loses focus
+        page.wait_for_function(f"img => img.src !== {json.dumps(gray_before)}", arg=gray)  # the cursor moved
+        color_text = hints.locator(".widget-colorpicker input[type='text']")
+        color_text.fill("#00a0a0")
+        color_text.press("Tab")  # a text field commits its value when it loses focus
         add = hints.get_by_role("button", name="Add hint")
         add.click()
         expect(hint_status).to_contain_text("1 hint(s).")

@@ -13,7 +13,7 @@ from skimage.color import rgb2lab
 
 from colorlab import color, data, settings
 from colorlab.data import images
-from colorlab.data.scenes import SHAPE_COLOURS
+from colorlab.data.scenes import SHAPE_COLORS
 
 # --------------------------------------------------------------------------------------- toyworld
 
@@ -44,16 +44,16 @@ def test_ambiguous_pixels_share_lightness_but_not_hue():
     assert np.hypot(*lab[:, 1:].mean(axis=0)) < 10.0  # their average is close to grey
 
 
-def test_learnable_objects_have_one_colour_per_shape():
+def test_learnable_objects_have_one_color_per_shape():
     scenes = data.toyworld(200, seed=2)
     lab = rgb2lab(scenes.images)
-    for colour in SHAPE_COLOURS.values():
-        match = np.linalg.norm(lab - np.asarray(colour), axis=-1) < 1.0
+    for lab_color in SHAPE_COLORS.values():
+        match = np.linalg.norm(lab - np.asarray(lab_color), axis=-1) < 1.0
         assert match.sum() > 500 and not (match & scenes.ambiguous).any()
         assert scenes.objects[match].all()
     assert not (scenes.objects & scenes.ambiguous).any()
     object_lab = lab[scenes.objects]
-    distance = np.min([np.linalg.norm(object_lab - np.asarray(c), axis=-1) for c in SHAPE_COLOURS.values()], axis=0)
+    distance = np.min([np.linalg.norm(object_lab - np.asarray(c), axis=-1) for c in SHAPE_COLORS.values()], axis=0)
     assert distance.max() < 1.0  # every object pixel is a circle's or a square's colour
 
 
@@ -77,7 +77,7 @@ def test_the_scenes_module_can_be_patched_by_its_dotted_name():
 # ----------------------------------------------------------------------------------------- photos
 
 
-def test_packaged_photos_are_coloured_patches_split_by_source():
+def test_packaged_photos_are_colored_patches_split_by_source():
     parts = {name: data.photos(48, split=name, source="packaged") for name in ("train", "val", "test")}
     sources = {name: set(p.source) for name, p in parts.items()}
     assert all(sources.values())
@@ -88,7 +88,7 @@ def test_packaged_photos_are_coloured_patches_split_by_source():
     everything = data.photos(48, source="packaged")
     assert sum(len(p.images) for p in parts.values()) == len(everything.images)
     assert everything.images.shape[1:] == (48, 48, 3)
-    assert not data.is_grey(everything.images).any()
+    assert not data.is_gray(everything.images).any()
     assert len(set(everything.source)) == len(data.PHOTOS)
 
 
@@ -104,7 +104,7 @@ def test_shipped_photos_are_the_default_split_by_photo_within_each_category():
     assert 0.55 < len(parts["train"]) / len(data.photo_set()) < 0.65
     patches = data.photos(32, split="test", categories="animals")
     assert set(patches.category) == {"animals"} and set(patches.source) <= names["test"]
-    assert patches.images.shape[1:] == (32, 32, 3) and not data.is_grey(patches.images).any()
+    assert patches.images.shape[1:] == (32, 32, 3) and not data.is_gray(patches.images).any()
     some = data.photos(32, split="test", categories="animals", max_patches=5)
     drawn = np.random.default_rng(0).permutation(len(patches.images))[:5]  # the same draw, made after
     np.testing.assert_array_equal(some.images, patches.images[drawn])
@@ -184,9 +184,9 @@ def test_exif_orientation_is_applied(tmp_path):
     assert loaded[:15, :, 0].mean() > 0.9 and loaded[25:, :, 0].mean() < 0.1  # red half now on top
 
 
-def test_greyscale_and_palette_become_rgb(tmp_path):
-    grey = data.load_image(save(Image.new("L", (4, 4), 128), tmp_path / "grey.png"))
-    np.testing.assert_allclose(grey, 128 / 255.0, atol=1e-6)
+def test_grayscale_and_palette_become_rgb(tmp_path):
+    gray = data.load_image(save(Image.new("L", (4, 4), 128), tmp_path / "grey.png"))
+    np.testing.assert_allclose(gray, 128 / 255.0, atol=1e-6)
     palette = Image.new("P", (4, 4), 1)
     palette.putpalette([0, 0, 0, 10, 200, 30] + [0] * 762)
     np.testing.assert_allclose(data.load_image(save(palette, tmp_path / "p.png"))[0, 0], [10 / 255, 200 / 255, 30 / 255], atol=1e-6)
@@ -207,7 +207,7 @@ def test_transparency_is_composited_on_white(tmp_path):
     np.testing.assert_allclose(data.load_image(save(transparent_palette, tmp_path / "tp.png")), 1.0)
 
 
-def test_sixteen_bit_greyscale_keeps_its_scale(tmp_path):
+def test_sixteen_bit_grayscale_keeps_its_scale(tmp_path):
     values = np.array([[0, 1000], [32768, 65535]], np.uint16)
     loaded = data.load_image(save(Image.fromarray(values), tmp_path / "deep.png"))
     np.testing.assert_allclose(loaded[..., 0], values / 65535.0, atol=1e-6)
@@ -290,10 +290,10 @@ def test_cut_patches():
     np.testing.assert_array_equal(patches[3], image[4:8, 0:4])
 
 
-def test_is_grey():
-    grey = np.full((2, 8, 8, 3), 0.4, np.float32)
-    grey[1, 3, 3] = (0.6, 0.2, 0.2)  # a single coloured pixel is enough to keep an image
-    assert data.is_grey(grey).tolist() == [True, False]
+def test_is_gray():
+    gray = np.full((2, 8, 8, 3), 0.4, np.float32)
+    gray[1, 3, 3] = (0.6, 0.2, 0.2)  # a single coloured pixel is enough to keep an image
+    assert data.is_gray(gray).tolist() == [True, False]
 
 
 def test_split_is_60_20_20_deterministic_and_disjoint():

@@ -125,8 +125,8 @@ def test_mixed_precision_trains_and_colorizes():
         scenes = data.toyworld(8, 32, seed=0)
         history = train.fit(model, scenes.images, epochs=1, batch_size=4, verbose=0, live=False)
         assert np.isfinite(history["loss"][0]) and "LossScale" in type(model.optimizer).__name__
-        coloured = inference.colorize(model, scenes.images[:2])
-        assert coloured.dtype == np.float32 and np.isfinite(coloured).all()
+        colored = inference.colorize(model, scenes.images[:2])
+        assert colored.dtype == np.float32 and np.isfinite(colored).all()
     finally:
         train.mixed_precision(previous == "mixed_float16")
     assert train.keras.mixed_precision.global_policy().name == previous

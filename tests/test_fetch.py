@@ -23,9 +23,9 @@ from colorlab.data import ChecksumError, DownloadError, UnsafeArchiveError, fetc
 # ------------------------------------------------------------------------------------ fixtures
 
 
-def _png(colour) -> bytes:
+def _png(hint_color) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
+    Image.new("RGB", (8, 8), hint_color).save(buffer, "PNG")
     return buffer.getvalue()
 
 

@@ -122,9 +122,9 @@ def test_point_and_dense_hints_agree_and_bad_hints_are_named():
         inference.colorize(net, image, hints=[(0, 0, (255, 0, 0))])
 
 
-def test_without_hints_it_colours_what_grey_decides(model):
-    grey_error = metrics.mae(color.to_gray(TEST.images), TEST.images, ~TEST.ambiguous)
-    assert metrics.mae(inference.colorize(model, TEST.images), TEST.images, ~TEST.ambiguous) < 0.7 * grey_error
+def test_without_hints_it_colors_what_gray_decides(model):
+    gray_error = metrics.mae(color.to_gray(TEST.images), TEST.images, ~TEST.ambiguous)
+    assert metrics.mae(inference.colorize(model, TEST.images), TEST.images, ~TEST.ambiguous) < 0.7 * gray_error
 
 
 def test_one_hint_on_a_diamond_gives_it_the_hinted_hue(model):
@@ -148,11 +148,11 @@ def test_a_true_hint_on_the_sky_changes_little(model):
 
 def test_hint_picker_adds_undoes_and_clears_hints(model):
     picker = HintPicker(model, TEST.images[0])
-    plain, grey = picker.colored.copy(), picker.grey_view.value
+    plain, gray = picker.colored.copy(), picker.gray_view.value
     assert picker.undo_button.disabled and "No hints yet" in picker.status.value
     picker.row.value, picker.col.value = 25, 12
-    assert picker.grey_view.value != grey  # the cursor follows the sliders
-    picker.colour.value = "#00a0a0"
+    assert picker.gray_view.value != gray  # the cursor follows the sliders
+    picker.hint_color.value = "#00a0a0"
     picker.add()
     assert picker.points == [(25, 12, "#00a0a0")] and not picker.undo_button.disabled
     assert not np.allclose(picker.colored, plain)

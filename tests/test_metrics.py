@@ -127,8 +127,8 @@ def test_photo_figures_average_photos_of_different_sizes_as_each_alone():
     each = [deltaE_ciede2000(rgb2lab(g), rgb2lab(t)).mean() for g, t in zip(guesses, [big, small])]
     np.testing.assert_allclose(figures["per_photo"], each, rtol=1e-4)
     assert figures["ciede2000"] == pytest.approx(np.mean(each), rel=1e-4)
-    colourfulness = [metrics.colorfulness(image) for image in (*guesses, big, small)]
-    assert figures["colorfulness_ratio"] == pytest.approx(np.mean(colourfulness[:2]) / np.mean(colourfulness[2:]))
+    colorfulness = [metrics.colorfulness(image) for image in (*guesses, big, small)]
+    assert figures["colorfulness_ratio"] == pytest.approx(np.mean(colorfulness[:2]) / np.mean(colorfulness[2:]))
     with pytest.raises(ValueError, match="no photos"):
         metrics.photo_figures([])
 
@@ -212,7 +212,7 @@ def test_report_and_table():
     assert len(text.splitlines()) == 1 + len(metrics.REPORT_LABELS)
 
 
-def test_hue_error_measures_the_turn_round_the_colour_wheel():
+def test_hue_error_measures_the_turn_round_the_color_wheel():
     lab = np.zeros((1, 2, 2, 3))
     lab[..., 0], lab[..., 1] = 60.0, 30.0                # a pink-red: hue 0
     mirrored, turned = lab.copy(), lab.copy()

@@ -1,6 +1,10 @@
 import ast
+import io
+import json
+import re
 import subprocess
 import sys
+import tokenize
 import urllib.error
 from pathlib import Path
 
@@ -181,6 +185,21 @@ def test_private_keras_and_tensorflow_internals_are_reached_only_from_compat():
             assert not [name for name in private if name in text], path.relative_to(root)
 
 
+def test_identifiers_are_spelt_american_in_library_tests_and_lessons():
+    """CONTRIBUTING's rule: ``color`` and ``gray`` in names (prose may stay British)."""
+    root = Path(colorlab.__file__).parent.parent
+    sources = {str(p.relative_to(root)): p.read_text() for p in [*root.glob("colorlab/**/*.py"), *root.glob("tests/*.py")]}
+    for path in root.glob("lessons/*.ipynb"):
+        cells = json.loads(path.read_text())["cells"]
+        sources[path.name] = "".join("".join(line for line in "".join(c["source"]).splitlines(keepends=True)
+                                             if not line.lstrip().startswith(("!", "%")))  # shell lines and magics
+                                     + "\n" for c in cells if c["cell_type"] == "code")
+    british = {(where, token.string) for where, text in sources.items()
+               for token in tokenize.generate_tokens(io.StringIO(text).readline)
+               if token.type == tokenize.NAME and re.search("grey|colour", token.string, re.IGNORECASE)}
+    assert not british
+
+
 def test_losses_import_first_without_the_model_registry():
     code = "import sys, colorlab.losses; print(sorted(m for m in sys.modules if m.startswith('colorlab.models')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
@@ -253,7 +272,7 @@ def test_options_override_the_preset_and_unknown_ones_are_named():
         models.build("unet", "huge")
 
 
-def test_fit_palette_finds_the_colours_in_the_images():
+def test_fit_palette_finds_the_colors_in_the_images():
     scenes = data.toyworld(50, size=32)
     palette = classifiers.fit_palette(scenes.images, k=12, seed=0)
     assert palette.shape == (12, 2)
@@ -295,7 +314,7 @@ def test_annealed_mean_runs_from_mean_to_mode():
     assert chroma == sorted(chroma) and chroma[-1] == pytest.approx(40.0, abs=0.5)
 
 
-def test_confidence_boost_strengthens_sure_colours_and_fades_unsure_ones_to_grey():
+def test_confidence_boost_strengthens_sure_colors_and_fades_unsure_ones_to_gray():
     centers = np.array([[40.0, 0.0], [50.0, 0.0], [-40.0, 0.0], [0.0, 40.0], [0.0, -40.0]])
     sure = np.array([0.7, 0.3, 0.0, 0.0, 0.0])  # all its probability within 20 units of its colour
     torn = np.array([0.4, 0.0, 0.2, 0.2, 0.2])  # a reddish mean, but most of it elsewhere

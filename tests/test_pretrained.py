@@ -164,18 +164,18 @@ def test_lite0_has_the_published_parameter_count_and_recognises_a_cat_and_an_esp
     assert not (_top5(random, skdata.chelsea()) & CATS and ESPRESSO in _top5(random, skdata.coffee()))
 
 
-def test_lite0_sees_the_same_things_in_a_grey_picture():
-    grey = backbones.efficientnet_lite0((224, 224, 1), head=True)
-    assert _top5(grey, skdata.chelsea()) & CATS
-    assert ESPRESSO in _top5(grey, skdata.coffee())
+def test_lite0_sees_the_same_things_in_a_gray_picture():
+    gray = backbones.efficientnet_lite0((224, 224, 1), head=True)
+    assert _top5(gray, skdata.chelsea()) & CATS
+    assert ESPRESSO in _top5(gray, skdata.coffee())
 
 
-def test_lightness_to_imagenet_is_the_grey_srgb_of_that_lightness():
+def test_lightness_to_imagenet_is_the_gray_srgb_of_that_lightness():
     rgb = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)
     L = rgb2lab(rgb)[..., :1]
-    grey_rgb = lab2rgb(np.concatenate([L, np.zeros_like(L), np.zeros_like(L)], axis=-1))  # scikit-image's
+    gray_rgb = lab2rgb(np.concatenate([L, np.zeros_like(L), np.zeros_like(L)], axis=-1))  # scikit-image's
     fed = np.asarray(backbones.LightnessToImageNet()(L / color.L_SCALE))
-    np.testing.assert_allclose(fed, (grey_rgb * 255 - 127) / 128, atol=2e-3)
+    np.testing.assert_allclose(fed, (gray_rgb * 255 - 127) / 128, atol=2e-3)
 
 
 def test_the_encoder_taps_five_strides():
@@ -242,10 +242,10 @@ def test_frechet_distance_is_zero_for_one_set_and_the_mean_shift_for_a_shifted_o
 
 def test_the_paired_difference_interval_separates_a_real_gain_from_noise():
     rng = np.random.default_rng(0)
-    grey = rng.normal(13, 3, 50)
-    better = metrics.paired_difference(grey - 1.5 + rng.normal(0, 1, 50), grey)
+    gray = rng.normal(13, 3, 50)
+    better = metrics.paired_difference(gray - 1.5 + rng.normal(0, 1, 50), gray)
     assert better["high"] < 0 and better["low"] < better["mean"] < better["high"]
-    same = metrics.paired_difference(grey + rng.normal(0, 1, 50), grey)
+    same = metrics.paired_difference(gray + rng.normal(0, 1, 50), gray)
     assert same["low"] < 0 < same["high"]
     assert better["n"] == 50
     with pytest.raises(ValueError, match="equally long"):
@@ -254,8 +254,8 @@ def test_the_paired_difference_interval_separates_a_real_gain_from_noise():
 
 def test_the_semantic_test_keeps_the_true_photos_labels(lite0_classifier):
     truths = [skdata.chelsea() / 255.0, skdata.coffee() / 255.0, skdata.astronaut() / 255.0]
-    grey = [color.to_gray(t) for t in truths]
-    scores = metrics.semantic_test({"grey": grey, "noise": [np.random.default_rng(0).random(t.shape) for t in truths]},
+    gray = [color.to_gray(t) for t in truths]
+    scores = metrics.semantic_test({"grey": gray, "noise": [np.random.default_rng(0).random(t.shape) for t in truths]},
                                    truths, classifier=lite0_classifier)
     assert scores["truth"]["top1"] == 1.0
     assert scores["grey"]["top1"] >= 2 / 3  # the cat and the espresso survive losing their colour

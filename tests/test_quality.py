@@ -48,7 +48,7 @@ SCENES = data.toyworld(512, 32, seed=0)
 VALIDATION = data.toyworld(32, 32, seed=1)
 TEST = data.toyworld(128, 32, seed=2)
 LEARNABLE, DIAMONDS = ~TEST.ambiguous, TEST.ambiguous
-GREY_ERROR = metrics.mae(color.to_gray(TEST.images), TEST.images, LEARNABLE)
+GRAY_ERROR = metrics.mae(color.to_gray(TEST.images), TEST.images, LEARNABLE)
 TRUTH_CHROMA = metrics.mean_chroma(TEST.images, DIAMONDS)
 # Models that predict RGB (lessons 03-05 and 09) are left out: colour drifts in RGB, and VGG16
 # would try to download its weights. The hint U-Net is trained once, in test_hints.py, which puts
@@ -56,7 +56,7 @@ TRUTH_CHROMA = metrics.mean_chroma(TEST.images, DIAMONDS)
 RGB_MODELS = {"sequential_rgb", "simple_cnn", "improved_cnn", "vgg_transformer"}
 COLOR_MODELS = [name for name in models.names() if name not in RGB_MODELS | {"hint_unet"}]
 #: Learnable a*b* error as a share of grey's, at most (the table above); 0.7 unless given here.
-BEATS_GREY = {"pix2pix": 1.0}
+BEATS_GRAY = {"pix2pix": 1.0}
 
 
 def seeded(build, seed: int, *args, **options):
@@ -110,7 +110,7 @@ def l2_unet(seed: int = SEED) -> np.ndarray:
 def quantities(seed: int = SEED) -> dict[str, float]:
     """Every quantity this module puts a bar on, for models trained from ``seed``."""
     values = {f"{name}: learnable error / grey's": metrics.mae(colorized(name, seed)["default"], TEST.images,
-                                                                 LEARNABLE) / GREY_ERROR
+                                                                 LEARNABLE) / GRAY_ERROR
               for name in COLOR_MODELS}
     gan, mode = colorized("pix2pix", seed)["20 epochs"], colorized("ab_classifier", seed)["mode"]
     values["L2 U-Net: diamond chroma / truth's"] = metrics.mean_chroma(l2_unet(seed), DIAMONDS) / TRUTH_CHROMA
@@ -142,9 +142,9 @@ def test_the_rgb_models_left_out_are_registered():
 
 @pytest.mark.parametrize("name", COLOR_MODELS)
 def test_every_tiny_color_model_beats_the_grayscale_baseline(name):
-    bar = BEATS_GREY.get(name, 0.7)
+    bar = BEATS_GRAY.get(name, 0.7)
     assert models.predicts(seeded(models.build, SEED, name)) in ("ab", "classes"), f"{name} predicts RGB"
-    assert metrics.mae(colorized(name)["default"], TEST.images, LEARNABLE) < bar * GREY_ERROR
+    assert metrics.mae(colorized(name)["default"], TEST.images, LEARNABLE) < bar * GRAY_ERROR
 
 
 def test_regression_averages_the_diamonds_while_the_classifier_and_the_gan_commit():

@@ -56,14 +56,14 @@ def held_out(model):
     model's figures and grey's on them."""
     truths = [data.resize_longer_side(p.load(), 256) for p in data.photo_set("test", source="shipped")]
     ours = metrics.photo_figures((inference.colorize(model, t), t) for t in truths)
-    grey = metrics.photo_figures((color.to_gray(t), t) for t in truths)
-    return ours, grey
+    gray = metrics.photo_figures((color.to_gray(t), t) for t in truths)
+    return ours, gray
 
 
-def test_held_out_photos_colorized_clearly_better_than_grey(held_out):
+def test_held_out_photos_colorized_clearly_better_than_gray(held_out):
     """Issue 24's bar, measured afresh (52 photos: 11.10 against 13.16, interval up to -0.75)."""
-    ours, grey = held_out
-    difference = metrics.paired_difference(ours["per_photo"], grey["per_photo"])
+    ours, gray = held_out
+    difference = metrics.paired_difference(ours["per_photo"], gray["per_photo"])
     assert difference["mean"] <= -1.5, difference
     assert difference["high"] < 0, difference
 

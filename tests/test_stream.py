@@ -108,14 +108,14 @@ def test_targets_agree_with_scikit_image_on_the_resized_pictures(folder):
         assert np.abs(picture - reference).mean() < 0.03, path
 
 
-def test_grey_pictures_are_dropped_unless_asked_and_grey_rgba_become_rgb(folder):
+def test_gray_pictures_are_dropped_unless_asked_and_gray_rgba_become_rgb(folder):
     root, names = folder
-    kept = sum(len(x) for x, _ in data.folder_dataset(root, SIZE, "rgb", drop_grey=False))
+    kept = sum(len(x) for x, _ in data.folder_dataset(root, SIZE, "rgb", drop_gray=False))
     assert kept == len(names) + 1  # the grey picture, as RGB
-    _, rgb = next(iter(data.folder_dataset(root, SIZE, "rgb", batch_size=64, shuffle=False, drop_grey=False)))
+    _, rgb = next(iter(data.folder_dataset(root, SIZE, "rgb", batch_size=64, shuffle=False, drop_gray=False)))
     decodable = [p for p in data.image_files(root) if not p.endswith(BROKEN)]
-    grey = rgb.numpy()[decodable.index(str(root / "grey.png"))]
-    np.testing.assert_allclose(grey, 120 / 255, atol=1e-6)
+    gray = rgb.numpy()[decodable.index(str(root / "grey.png"))]
+    np.testing.assert_allclose(gray, 120 / 255, atol=1e-6)
 
 
 def test_corrupt_files_are_skipped_and_training_goes_on(folder):
@@ -142,7 +142,7 @@ def test_bad_files_are_skipped_before_decoding_and_named_in_one_warning(tmp_path
     # Only headers are read (no pixel decoded) to decide, when the pipeline is made.
     with mock.patch.object(ImageFile.ImageFile, "load", side_effect=AssertionError("decoded")), \
             pytest.warns(UserWarning, match="4 of 6 files") as caught:
-        batches = data.folder_dataset(tmp_path, SIZE, "rgb", batch_size=64, shuffle=False, drop_grey=False)
+        batches = data.folder_dataset(tmp_path, SIZE, "rgb", batch_size=64, shuffle=False, drop_gray=False)
     assert len(caught) == 1
     message = str(caught[0].message)
     for name, reason in [("truncated.jpg", "truncated"), ("notes.png", "not an image"),

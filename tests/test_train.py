@@ -271,13 +271,13 @@ def test_colorize_returns_full_resolution_with_the_input_lightness(name):
     np.testing.assert_allclose(rgb2lab(result)[..., 0], rgb2lab(image)[..., 0], atol=1.0)
 
 
-def test_colorize_handles_fixed_size_models_batches_grey_and_uint8():
+def test_colorize_handles_fixed_size_models_batches_gray_and_uint8():
     keras.utils.set_random_seed(0)
     model = models.build("palette_classifier", "original")  # 32 x 32 input only
     batch = data.toyworld(3, size=48).images
     assert inference.colorize(model, batch).shape == (3, 48, 48, 3)
-    grey = color.luma(batch[0])
-    assert inference.colorize(model, grey).shape == (48, 48, 3)
+    gray = color.luma(batch[0])
+    assert inference.colorize(model, gray).shape == (48, 48, 3)
     uint8 = (batch[0] * 255).astype(np.uint8)
     difference = np.abs(inference.colorize(model, uint8) - inference.colorize(model, batch[0]))
     # 8-bit rounding moves L* a little: about one 8-bit step, and an untrained classifier's
@@ -287,7 +287,7 @@ def test_colorize_handles_fixed_size_models_batches_grey_and_uint8():
     np.testing.assert_allclose(inference.colorize(model, uint16), inference.colorize(model, batch[0]), atol=1e-3)
 
 
-def test_colorize_runs_large_batches_in_chunks_that_keep_each_image_its_own_colours(monkeypatch):
+def test_colorize_runs_large_batches_in_chunks_that_keep_each_image_its_own_colors(monkeypatch):
     monkeypatch.setattr(inference, "INFER_PIXELS", 4 * 32**2)  # four scenes at a time
     model = models.build("unet")
     scenes = data.toyworld(9, size=32, seed=4).images
@@ -296,7 +296,7 @@ def test_colorize_runs_large_batches_in_chunks_that_keep_each_image_its_own_colo
     np.testing.assert_allclose(together[3], inference.colorize(model, scenes[3]), atol=1e-4)
 
 
-def test_a_classifier_is_decoded_at_its_input_size_so_edges_keep_one_colour_not_a_blend():
+def test_a_classifier_is_decoded_at_its_input_size_so_edges_keep_one_color_not_a_blend():
     # Class 0 (pink) where the picture is light, class 1 (teal) where it is dark, decided on
     # 4 x 4 blocks like the ab classifier; the edge at column 14 runs through a block.
     inputs = keras.Input((None, None, 1))
@@ -312,7 +312,7 @@ def test_a_classifier_is_decoded_at_its_input_size_so_edges_keep_one_colour_not_
     assert (a[:, 0] > 25).all() and (a[:, -1] < -25).all()
 
 
-def test_confidence_map_and_boost_colour_where_the_classifier_is_sure_and_leave_grey_where_it_is_torn():
+def test_confidence_map_and_boost_color_where_the_classifier_is_sure_and_leave_gray_where_it_is_torn():
     # Light pixels: sure of class 0 (pink); dark ones: torn between teal and yellow, whose mean
     # lies more than 20 a*b* units from both.
     inputs = keras.Input((None, None, 1))

@@ -54,7 +54,7 @@ def colorizer(monkeypatch):
     return widgets.PhotoColorizer(model=None)
 
 
-def test_colorizer_shows_grey_guess_and_original(colorizer):
+def test_colorizer_shows_gray_guess_and_original(colorizer):
     assert colorizer.show(png_bytes(PHOTO))
     assert colorizer.result().shape == (40, 60, 3)
     half = colorizer.error()
@@ -75,7 +75,7 @@ def test_bad_upload_shows_the_reason_not_a_traceback(colorizer):
         assert reason in colorizer.status.value and colorizer.guess is None
 
 
-def test_grey_photo_has_no_error_to_show(colorizer):
+def test_gray_photo_has_no_error_to_show(colorizer):
     assert colorizer.show(np.full((32, 32, 3), 0.5, np.float32))
     assert colorizer.error() is None and "without colour" in colorizer.status.value
 

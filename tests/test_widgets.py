@@ -8,7 +8,7 @@ from skimage.color import rgb2lab
 from colorlab.widgets import LabExplorer
 
 
-def test_lab_explorer_shows_two_colors_with_one_grey():
+def test_lab_explorer_shows_two_colors_with_one_gray():
     explorer = LabExplorer(L=60, a=40, b=0)
     c = explorer.colors()
     assert c["in_gamut"].all()
@@ -307,7 +307,7 @@ def test_real_or_fake_draws_a_static_figure():
     assert "6 pairs" in repr(quiz)
 
 
-def test_the_panel_defaults_beat_grey_clearly(monkeypatch):
+def test_the_panel_defaults_beat_gray_clearly(monkeypatch):
     """Pressing Train with the defaults must teach something: a validation loss well under that
     of predicting grey (measured: 0.058 against 0.231 on 2 cores in about 15 s)."""
     from colorlab import settings
@@ -318,9 +318,9 @@ def test_the_panel_defaults_beat_grey_clearly(monkeypatch):
     assert (panel.settings().n_images, panel.settings().epochs) == (FAST_RUN["n_images"], FAST_RUN["epochs"])
     monkeypatch.setattr(settings, "FAST", False)
     assert panel.train(background=False)
-    grey = float(panel.status.value.split("(predicting grey: ")[1].rstrip(")"))
+    gray = float(panel.status.value.split("(predicting grey: ")[1].rstrip(")"))
     assert panel.history["stopped_by"] is None
-    assert panel.history["val_loss"][-1] < 0.5 * grey
+    assert panel.history["val_loss"][-1] < 0.5 * gray
 
 
 def test_widgets_carry_a_static_picture_for_readers_without_a_kernel(small_panel):

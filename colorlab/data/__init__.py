@@ -37,7 +37,7 @@ from .images import (
     photos,
 )
 from .pipeline import (
-    GREY_CHROMA,
+    GRAY_CHROMA,
     Split,
     augmentation,
     augmented_copies,
@@ -46,7 +46,7 @@ from .pipeline import (
     dataset,
     fit_to,
     folder_dataset,
-    is_grey,
+    is_gray,
     resize_longer_side,
     split_indices,
     to_uint8,
@@ -56,9 +56,9 @@ from .scenes import THEMES, Scenes, toyworld
 __all__ = [
     "CACHE_ENV", "ChecksumError", "DownloadError", "FetchError", "Labelled", "UnsafeArchiveError",
     "cache_root", "cifar_classes", "fetch", "registry",
-    "GREY_CHROMA", "MAX_PIXELS", "PHOTOS", "THEMES", "ImageError", "Patches", "Scenes", "Split",
+    "GRAY_CHROMA", "MAX_PIXELS", "PHOTOS", "THEMES", "ImageError", "Patches", "Scenes", "Split",
     "IMAGE_SUFFIXES", "augmentation", "augmented_copies", "category_subsets", "cut_patches", "dataset", "fit_to",
-    "folder_dataset", "image_files", "is_grey",
+    "folder_dataset", "image_files", "is_gray",
     "load_image", "packaged_photo", "Photo", "PhotoSource", "photo_set", "photo_source", "photos",
     "resize_longer_side", "split_indices", "to_uint8", "toyworld",
 ]

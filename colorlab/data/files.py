@@ -149,8 +149,8 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
     if image.mode.startswith("I") or image.mode == "F":
         # 16-bit greyscale ("I;16", or "I", where Pillow puts 16-bit PNGs and TIFFs), or float.
         full_scale = 1.0 if image.mode == "F" else 65535.0
-        grey = np.clip(np.asarray(image, np.float64) / full_scale, 0.0, 1.0).astype(np.float32)
-        return np.repeat(grey[..., None], 3, axis=-1)
+        gray = np.clip(np.asarray(image, np.float64) / full_scale, 0.0, 1.0).astype(np.float32)
+        return np.repeat(gray[..., None], 3, axis=-1)
     if "A" in image.mode or "transparency" in image.info:
         rgba = np.asarray(image.convert("RGBA"), np.float32) / 255.0
         alpha = rgba[..., 3:]

@@ -26,7 +26,7 @@ from .. import settings
 from ..color import as_float_images as floats
 from .download import FetchError, fetch, registry
 from .files import image_files, load_image
-from .pipeline import Split, cut_patches, fit_to, is_grey, resize_longer_side, split_indices, to_uint8
+from .pipeline import Split, cut_patches, fit_to, is_gray, resize_longer_side, split_indices, to_uint8
 
 #: Photo name -> (loader, group, category). Photos of one group (the two views of the stereo
 #: motorcycle pair) always land in the same split.
@@ -237,7 +237,7 @@ def photos(size: int = 64, split: str | None = None, longer_side: int | None = N
     Each photo is scaled so its longer side is ``longer_side`` pixels (default ``4 * size``) and
     cut into patches every ``stride`` pixels (default ``size``); with ``whole``, each photo is
     instead scaled and centre-cropped to one ``size`` x ``size`` picture. Pictures with no colour
-    (``is_grey``) are dropped. ``split``, ``categories``, ``seed`` and ``max_photos`` choose the
+    (``is_gray``) are dropped. ``split``, ``categories``, ``seed`` and ``max_photos`` choose the
     photos as ``photo_set`` does; ``names`` keeps only photos of those names. ``max_patches``
     keeps that many pictures drawn at random (``seed``), chosen before they become floats so that
     the ones left out never take float32 memory.
@@ -255,7 +255,7 @@ def photos(size: int = 64, split: str | None = None, longer_side: int | None = N
         pixels = _scaled_pixels(photo, longer_side or 4 * size)
         # Patches stay uint8 until all are cut (a quarter of the memory); whole photos are resized.
         cut = fit_to(floats(pixels), size)[None] if whole else cut_patches(pixels, size, stride or size)
-        cut = cut[~is_grey(floats(cut))]
+        cut = cut[~is_gray(floats(cut))]
         images.append(cut)
         sources += [photo.name] * len(cut)
         kinds += [photo.category] * len(cut)

@@ -19,7 +19,7 @@ from .files import IMAGE_SUFFIXES, MAX_PIXELS, image_files, usable_files
 
 #: Images whose every pixel has less chroma than this count as grey (Zhang et al.'s
 #: NonGrayMaskLayer uses 5): a grey photo in a training set teaches "no colour".
-GREY_CHROMA = 5.0
+GRAY_CHROMA = 5.0
 
 
 class Split(NamedTuple):
@@ -59,7 +59,7 @@ def cut_patches(image: np.ndarray, size: int, stride: int) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(windows, 2, -1).reshape(-1, size, size, image.shape[-1]))
 
 
-def is_grey(images: np.ndarray, min_chroma: float = GREY_CHROMA) -> np.ndarray:
+def is_gray(images: np.ndarray, min_chroma: float = GRAY_CHROMA) -> np.ndarray:
     """True for each image (..., H, W, 3) none of whose pixels reaches ``min_chroma``."""
     return color.chroma(color.rgb_to_lab(images)).max(axis=(-2, -1)) < min_chroma
 
@@ -168,7 +168,7 @@ def dataset(images: np.ndarray, target: str = "ab", batch_size: int = 32, shuffl
 
 def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int = 32, shuffle: bool = True,
                    seed: int = 0, cache=False, centers=None, stride: int = 1, augment: bool = False,
-                   drop_grey: bool = True, class_weights=None, max_pixels: int = MAX_PIXELS) -> tf.data.Dataset:
+                   drop_gray: bool = True, class_weights=None, max_pixels: int = MAX_PIXELS) -> tf.data.Dataset:
     """A streaming ``tf.data`` pipeline of encoded (input, target) batches from a folder of image
     files (JPEG, PNG, GIF, BMP, WebP; any size; searched recursively), e.g. one ``fetch`` returned.
     The same contract as ``dataset``: input L / 100 (N, size, size, 1), target ab / 128, RGB or
@@ -180,8 +180,8 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
     averaging when it shrinks), turned upright by its EXIF orientation (phones store photos
     sideways with a tag that says so) and its centre cut out. With ``augment``, the shorter side
     goes to 9/8 of ``size`` and a random ``size`` x ``size`` window, randomly mirrored left-right,
-    is cut out instead, afresh each epoch. ``drop_grey`` leaves out near-grey pictures (no pixel of the
-    cut-out square with chroma of ``GREY_CHROMA`` or more), as the course's training sets do; it
+    is cut out instead, afresh each epoch. ``drop_gray`` leaves out near-grey pictures (no pixel of the
+    cut-out square with chroma of ``GRAY_CHROMA`` or more), as the course's training sets do; it
     tests whole batches, so a batch that held grey pictures comes out that much smaller than
     ``batch_size``. ``shuffle`` reorders the files every epoch (``seed`` makes the order
     repeatable). LAB conversion runs in the graph, on whole batches; the next batches are prepared
@@ -265,12 +265,12 @@ def folder_dataset(folder, size: int = 64, target: str = "ab", batch_size: int =
 
     def encode(rgb):
         x, y = color.encode_pair(rgb, target, centers, stride)  # uint8: the fastest conversion
-        if not drop_grey:
+        if not drop_gray:
             return x, y
         # Whole batches at once, from the a*b* just computed where the target is a*b*: cheaper
         # than a LAB conversion of every picture on its own before batching.
         chroma = tf.norm(y, axis=-1) * color.AB_SCALE if target == "ab" else color.chroma(color.rgb_to_lab(rgb))
-        keep = tf.reduce_max(chroma, axis=(1, 2)) >= GREY_CHROMA
+        keep = tf.reduce_max(chroma, axis=(1, 2)) >= GRAY_CHROMA
         return tf.boolean_mask(x, keep), tf.boolean_mask(y, keep)
 
     batches = pictures.batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE)

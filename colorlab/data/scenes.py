@@ -35,9 +35,9 @@ THEMES = {
     "sunset": ((45, 45, 20), (78, 15, 55), (90, 5, 85), (30, 10, 15)),
 }
 #: Shape -> CIELAB colour, for the objects whose colour the shape decides.
-SHAPE_COLOURS = {"circle": (70, 30, 65), "square": (35, 45, -50)}
+SHAPE_COLORS = {"circle": (70, 30, 65), "square": (35, 45, -50)}
 #: The two hues a diamond may take: equal L*, opposite ab, so their mean is grey.
-AMBIGUOUS_COLOURS = ((60, 40, 0), (60, -40, 0))
+AMBIGUOUS_COLORS = ((60, 40, 0), (60, -40, 0))
 
 _MAX_OBJECTS = 3
 _SHAPES = ("circle", "square", "diamond")
@@ -53,13 +53,13 @@ class Scenes(NamedTuple):
     objects: np.ndarray
 
 
-def _rgb(lab_colours) -> np.ndarray:
-    return lab2rgb(np.asarray(lab_colours, float)).astype(np.float32)
+def _rgb(lab_colors) -> np.ndarray:
+    return lab2rgb(np.asarray(lab_colors, float)).astype(np.float32)
 
 
-_THEME_RGB = {name: _rgb(colours) for name, colours in THEMES.items()}
-_SHAPE_RGB = _rgb([SHAPE_COLOURS["circle"], SHAPE_COLOURS["square"]])
-_AMBIGUOUS_RGB = _rgb(AMBIGUOUS_COLOURS)
+_THEME_RGB = {name: _rgb(colors) for name, colors in THEMES.items()}
+_SHAPE_RGB = _rgb([SHAPE_COLORS["circle"], SHAPE_COLORS["square"]])
+_AMBIGUOUS_RGB = _rgb(AMBIGUOUS_COLORS)
 
 
 def toyworld(n: int, size: int = 64, seed: int = 0, themes=("meadow",)) -> Scenes:
@@ -104,7 +104,7 @@ def toyworld(n: int, size: int = 64, seed: int = 0, themes=("meadow",)) -> Scene
         present = rng.random(n) < 0.8
         shape = rng.integers(len(_SHAPES), size=n)
         cx, cy, r = uniform(0.15, 0.85), uniform(0.35, 0.85), uniform(0.1, 0.17)
-        hue = rng.integers(len(AMBIGUOUS_COLOURS), size=n)
+        hue = rng.integers(len(AMBIGUOUS_COLORS), size=n)
         dx, dy = X - cx[:, None, None], Y - cy[:, None, None]
         inside = np.where(
             (shape == 0)[:, None, None],
@@ -115,8 +115,8 @@ def toyworld(n: int, size: int = 64, seed: int = 0, themes=("meadow",)) -> Scene
                 np.abs(dx) + np.abs(dy) < 1.15 * r[:, None, None],
             ),
         ) & present[:, None, None]
-        colour = np.where((shape == 2)[:, None], _AMBIGUOUS_RGB[hue], _SHAPE_RGB[np.minimum(shape, 1)])
-        np.copyto(images, np.broadcast_to(colour[:, None, None, :], images.shape), where=inside[..., None])
+        rgb = np.where((shape == 2)[:, None], _AMBIGUOUS_RGB[hue], _SHAPE_RGB[np.minimum(shape, 1)])
+        np.copyto(images, np.broadcast_to(rgb[:, None, None, :], images.shape), where=inside[..., None])
         np.copyto(owner, shape[:, None, None].astype(np.int8), where=inside)
 
     return Scenes(images, owner == 2, np.asarray(themes)[theme_index], (owner == 0) | (owner == 1))

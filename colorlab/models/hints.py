@@ -142,26 +142,26 @@ def hint_arrays(hints, height: int, width: int) -> tuple[np.ndarray, np.ndarray]
     for point in hints:
         if len(point) != 3:
             raise ValueError(f"a hint point is (row, col, colour), got {point!r}")
-        row, col, colour = point
+        row, col, hint_color = point
         if not (0 <= row < height and 0 <= col < width):
             raise ValueError(f"hint at row {row}, column {col} lies outside the {height} x {width} image")
-        ab[int(row), int(col)], mask[int(row), int(col)] = hint_ab(colour), True
+        ab[int(row), int(col)], mask[int(row), int(col)] = hint_ab(hint_color), True
     return ab, mask
 
 
-def hint_ab(colour) -> np.ndarray:
+def hint_ab(hint_color) -> np.ndarray:
     """The a*b* of a hint's colour: "#rrggbb", RGB in [0, 1] or a*b* itself."""
-    if isinstance(colour, str):
-        text = colour.lstrip("#")
+    if isinstance(hint_color, str):
+        text = hint_color.lstrip("#")
         if len(text) != 6:
-            raise ValueError(f"a colour string is '#rrggbb', got {colour!r}")
-        colour = [int(text[i:i + 2], 16) / 255 for i in (0, 2, 4)]
-    colour = np.asarray(colour, np.float32)
-    if colour.shape == (2,):
-        return colour
-    if colour.shape != (3,) or colour.min() < 0 or colour.max() > 1:
-        raise ValueError(f"a hint's colour is '#rrggbb', RGB in [0, 1] or two a*b* values, got {colour.tolist()}")
-    return rgb_to_lab(colour[None, None])[0, 0, 1:]
+            raise ValueError(f"a colour string is '#rrggbb', got {hint_color!r}")
+        hint_color = [int(text[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    hint_color = np.asarray(hint_color, np.float32)
+    if hint_color.shape == (2,):
+        return hint_color
+    if hint_color.shape != (3,) or hint_color.min() < 0 or hint_color.max() > 1:
+        raise ValueError(f"a hint's colour is '#rrggbb', RGB in [0, 1] or two a*b* values, got {hint_color.tolist()}")
+    return rgb_to_lab(hint_color[None, None])[0, 0, 1:]
 
 
 def hint_inputs(hints, n: int, height: int, width: int, size) -> tuple[np.ndarray, np.ndarray]:

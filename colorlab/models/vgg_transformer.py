@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ..backbones import GreyToVGG, vgg16_features
+from ..backbones import GrayToVGG, vgg16_features
 from .blocks import TINY_BN_MOMENTUM, configure, output_head, widths
 from .registry import register
 
@@ -41,7 +41,7 @@ def vgg_transformer_model(input_shape, widths, heads, key_dim, ff_dim, decoder="
     4,031,491 parameters at the original preset, 1,736,448 of them frozen."""
     height, width_px, _ = input_shape
     inputs = keras.Input(input_shape, name="L")
-    vgg_input = GreyToVGG()(inputs)
+    vgg_input = GrayToVGG()(inputs)
     features = vgg16_features(vgg_input.shape[1:], weights)(vgg_input)  # (H/4, W/4, 256)
     h, w, channels = features.shape[1:]
     x = layers.Reshape((h * w, channels))(features)  # a sequence of H/4 * W/4 positions
