@@ -1,8 +1,11 @@
 """Tests run in FAST mode (small budgets): see colorlab/settings.py.
 
-Under ``pytest -n N`` (``make test``) each of the N worker processes gives TensorFlow its share of
-the cores, so that N workers do not fight over them, and the files that take longest start first,
-so that no worker is left with a long file while the other idles.
+TensorFlow computes with one thread per process (``TF_NUM_INTRAOP_THREADS=1``, read when it
+starts, here and in the lessons' kernels): a reduction split over another number of threads rounds
+differently, so with a fixed count a test's numbers do not depend on how many pytest workers run
+or how many cores the machine has (only on its CPU). ``make test`` runs 2 workers, which on 2
+cores is one core each, as fast as before. The files that take longest start first, so that no
+worker is left with a long file while the other idles.
 """
 
 import os
@@ -10,9 +13,7 @@ import os
 os.environ.setdefault("COLORLAB_FAST", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-if _WORKERS > 1:  # read by TensorFlow when it starts, here and in the lessons' kernels
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, (os.cpu_count() or 1) // _WORKERS)))
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 #: Files measured to take longest (``make test`` reports the slowest tests), longest first.
 LONGEST_FIRST = ("tests/test_quality.py", "lessons/11_gan.ipynb", "tests/test_hints.py", "lessons/10_loss_averaging.ipynb",

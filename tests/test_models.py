@@ -289,12 +289,18 @@ def test_palette_classifier_carries_its_palette():
     assert temperature is None and model.output_shape[-1] == 3
 
 
-def test_ab_bins_cover_the_srgb_gamut_and_nothing_else():
+def test_ab_bins_are_the_cells_that_srgb_colours_fall_in():
+    """Against scikit-image's conversion of a 64^3 grid of sRGB colours (finer than the library's
+    48^3): the same 261 cells of the 10-unit a*b* grid. (A 96^3 grid finds one more sliver.)"""
     bins = classifiers.ab_bins()
-    assert 250 <= len(bins) <= 320
-    rgb = np.random.default_rng(5).random((5000, 3))
-    ab = rgb2lab(rgb)[:, 1:]
-    assert np.max(np.min(np.linalg.norm(ab[:, None] - bins[None], axis=-1), axis=1)) <= 5 * np.sqrt(2) + 1e-6
+    steps = np.arange(-110.0, 120.0, 10.0)
+    grid = np.stack(np.meshgrid(steps, steps, indexing="ij"), axis=-1).reshape(-1, 2)
+    levels = np.linspace(0.0, 1.0, 64)
+    ab = rgb2lab(np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3))[:, 1:]
+    hit = np.unique(np.concatenate([np.argmin(((part[:, None] - grid[None]) ** 2).sum(-1), axis=1)
+                                    for part in np.array_split(ab, 64)]))
+    assert {tuple(c) for c in grid[hit]} == {tuple(c) for c in bins.astype(np.float64)}
+    assert len(bins) == 261
 
 
 def test_class_weights_lift_rare_classes_and_average_one():

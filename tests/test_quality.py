@@ -14,7 +14,7 @@ measured (6 minutes of CPU per seed) with
     |---|---|---|---|
     | ab_classifier: learnable error / grey's | 0.26 0.26 0.25 0.25 0.26 | 0.26 +- 0.02 | < 0.7 |
     | palette_classifier: learnable error / grey's | 0.51 0.30 0.35 0.34 0.29 | 0.36 +- 0.26 | < 0.7 |
-    | pix2pix: learnable error / grey's | 0.51 0.52 0.44 0.73 0.31 | 0.50 +- 0.46 | < 1.0 |
+    | pix2pix (8 epochs): learnable error / grey's | 0.51 0.52 0.44 0.73 0.31 | 0.50 +- 0.46 | (none) |
     | residual_unet: learnable error / grey's | 0.28 0.32 0.26 0.27 0.32 | 0.29 +- 0.08 | < 0.7 |
     | sequential_lab: learnable error / grey's | 0.35 0.35 0.35 0.34 0.36 | 0.35 +- 0.02 | < 0.7 |
     | unet: learnable error / grey's | 0.21 0.23 0.22 0.23 0.21 | 0.22 +- 0.04 | < 0.7 |
@@ -22,6 +22,11 @@ measured (6 minutes of CPU per seed) with
     | ab classifier, mode: diamond chroma / truth's | 1.03 1.01 1.00 1.06 0.96 | 1.01 +- 0.12 | > 0.85 |
     | GAN, 20 epochs: diamond chroma / truth's | 0.88 0.81 0.72 0.83 0.87 | 0.82 +- 0.19 | > 0.6 |
     | GAN, 20 epochs: learnable error / L1 U-Net's | 1.44 0.88 1.91 1.64 0.82 | 1.34 +- 1.43 | < 2.8 |
+    | GAN, 20 epochs: learnable error / grey's | 0.30 0.20 0.42 0.38 0.17 | 0.30 +- 0.32 | < 0.8 |
+
+The last row is, seed by seed, the row above it times the "unet" row (the L1 U-Net's error over
+grey's, from the same runs). The GAN after 8 epochs swings too much for a bar well clear of its spread
+below 1.0 (its mean + 3 sd is 0.96), so it is held to beating grey after 20 epochs, 0.18 clear.
 
 Chroma is the mean over the diamonds' pixels (``metrics.mean_chroma``). The chroma of each diamond's
 mean colour, which ignores speckle, swung more between seeds (the mode's 0.58-0.85), so it is
@@ -55,8 +60,10 @@ TRUTH_CHROMA = metrics.mean_chroma(TEST.images, DIAMONDS)
 # the same bar on it without hints. Every other registered model is tested.
 RGB_MODELS = {"sequential_rgb", "simple_cnn", "improved_cnn", "vgg_transformer"}
 COLOR_MODELS = [name for name in models.names() if name not in RGB_MODELS | {"hint_unet"}]
-#: Learnable a*b* error as a share of grey's, at most (the table above); 0.7 unless given here.
-BEATS_GRAY = {"pix2pix": 1.0}
+#: Learnable a*b* error as a share of gray's, at most (the table above); 0.7 unless given here.
+BEATS_GRAY = {"pix2pix": 0.8}
+#: Which of ``colorized``'s results the bar applies to: "default" unless given here.
+SCORED = {"pix2pix": "20 epochs"}
 
 
 def seeded(build, seed: int, *args, **options):
@@ -112,6 +119,8 @@ def quantities(seed: int = SEED) -> dict[str, float]:
     values = {f"{name}: learnable error / grey's": metrics.mae(colorized(name, seed)["default"], TEST.images,
                                                                  LEARNABLE) / GRAY_ERROR
               for name in COLOR_MODELS}
+    values["GAN, 20 epochs: learnable error / grey's"] = (metrics.mae(colorized("pix2pix", seed)["20 epochs"],
+                                                                      TEST.images, LEARNABLE) / GRAY_ERROR)
     gan, mode = colorized("pix2pix", seed)["20 epochs"], colorized("ab_classifier", seed)["mode"]
     values["L2 U-Net: diamond chroma / truth's"] = metrics.mean_chroma(l2_unet(seed), DIAMONDS) / TRUTH_CHROMA
     values["ab classifier, mode: diamond chroma / truth's"] = metrics.mean_chroma(mode, DIAMONDS) / TRUTH_CHROMA
@@ -144,7 +153,7 @@ def test_the_rgb_models_left_out_are_registered():
 def test_every_tiny_color_model_beats_the_grayscale_baseline(name):
     bar = BEATS_GRAY.get(name, 0.7)
     assert models.predicts(seeded(models.build, SEED, name)) in ("ab", "classes"), f"{name} predicts RGB"
-    assert metrics.mae(colorized(name)["default"], TEST.images, LEARNABLE) < bar * GRAY_ERROR
+    assert metrics.mae(colorized(name)[SCORED.get(name, "default")], TEST.images, LEARNABLE) < bar * GRAY_ERROR
 
 
 def test_regression_averages_the_diamonds_while_the_classifier_and_the_gan_commit():

@@ -30,19 +30,26 @@ def test_budget_stops_training_cleanly():
 
 
 def test_stop_request_keeps_the_model_trained_so_far():
-    class StopAfterThreeBatches(train.keras.callbacks.Callback):
+    """A stop requested during batch 3 (as a button does) ends the run after that batch, with the
+    weights the three batches trained, not the starting ones or any later ones."""
+    class StopAfterThreeBatches(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
+            batches.append(batch)
             if batch == 2:
                 budget.stop()
+                after_three.extend(weights_of(self.model))
 
+    batches, after_three = [], []
     budget = callbacks.TimeBudget()
     model = models.build("unet")
     before = weights_of(model)
     model.compile(optimizer="adam", loss="mae")
     model.fit(train.training_data(model, SCENES.images, batch_size=8), epochs=3, verbose=0,
-              callbacks=[budget, StopAfterThreeBatches()])
-    assert budget.stopped_by == "request"
-    assert any(not np.array_equal(a, b) for a, b in zip(before, weights_of(model)))
+              callbacks=[StopAfterThreeBatches(), budget])  # 256 scenes: 32 batches an epoch
+    assert budget.stopped_by == "request" and batches == [0, 1, 2]
+    for start, trained, kept in zip(before, after_three, weights_of(model)):
+        np.testing.assert_array_equal(kept, trained)
+    assert any(not np.array_equal(start, kept) for start, kept in zip(before, weights_of(model)))
 
 
 def test_a_short_fit_runs_eagerly_and_agrees_with_the_traced_one(monkeypatch):
