@@ -18,7 +18,7 @@ Introduced in lesson 03 (``ab_mae``, ``lightness_mae``); lesson 12 adds the rest
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import stats
 from skimage.metrics import structural_similarity
 from skimage.transform import resize
 
@@ -322,14 +322,19 @@ def frechet_distance(features_a, features_b) -> float:
     features (``pooled_features``) it is *a* Fréchet distance, not FID: FID uses Inception-v3's
     2,048 features and tens of thousands of images, so the numbers are not comparable with
     published ones; with fewer images than features the covariances are rank-deficient and the
-    figure is biased upwards. Lesson 12."""
+    figure is biased upwards. Lesson 12.
+
+    Computed without forming a d x d matrix: with the centred features A and B, S_a S_b has the
+    eigenvalues of (A B^T)(A B^T)^T / ((n_a - 1)(n_b - 1)), so Tr((S_a S_b)^(1/2)) is the sum of the
+    singular values of A B^T over sqrt((n_a - 1)(n_b - 1)): an n_a x n_b problem instead of a
+    matrix square root of d x d (1,280 x 1,280 for Lite0: 2.4 s against 0.04 s for 52 photos)."""
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
         raise ValueError(f"frechet_distance needs two (n, d) feature sets with n >= 2, got {a.shape} and {b.shape}")
-    covariance_a, covariance_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = linalg.sqrtm(covariance_a @ covariance_b)
-    root = root.real if np.iscomplexobj(root) else root  # round-off leaves tiny imaginary parts
-    return float(np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(covariance_a + covariance_b - 2 * root))
+    centred_a, centred_b = a - a.mean(0), b - b.mean(0)
+    trace_a, trace_b = np.sum(centred_a**2) / (len(a) - 1), np.sum(centred_b**2) / (len(b) - 1)
+    trace_root = np.linalg.svd(centred_a @ centred_b.T, compute_uv=False).sum() / np.sqrt((len(a) - 1) * (len(b) - 1))
+    return float(np.sum((a.mean(0) - b.mean(0)) ** 2) + trace_a + trace_b - 2 * trace_root)
 
 
 # ----------------------------------------------------------------------------------------------

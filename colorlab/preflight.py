@@ -44,7 +44,7 @@ REFERENCE_RUN_S = {
     "00_start_here": 35, "01_color_spaces": 10, "02_data": 23, "03_sequential_rgb": 68,
     "04_simple_cnn": 47, "05_improved_cnn": 57, "06_sequential_lab": 69, "07_unet": 55,
     "08_color_classification": 63, "09_vgg_transformer": 155, "10_loss_averaging": 32, "11_gan": 37,
-    "12_evaluation": 90, "13_scaling_up": 44, "14_your_own_photos": 88, "15_colour_hints": 99,
+    "12_evaluation": 73, "13_scaling_up": 44, "14_your_own_photos": 88, "15_colour_hints": 99,
 }
 
 #: ``training_step_s()`` on the reference machine, by ``python -m colorlab.preflight --step-time``

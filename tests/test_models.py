@@ -289,7 +289,7 @@ def test_palette_classifier_carries_its_palette():
     assert temperature is None and model.output_shape[-1] == 3
 
 
-def test_ab_bins_are_the_cells_that_srgb_colours_fall_in():
+def test_ab_bins_are_the_cells_that_srgb_colors_fall_in():
     """Against scikit-image's conversion of a 64^3 grid of sRGB colours (finer than the library's
     48^3): the same 261 cells of the 10-unit a*b* grid. (A 96^3 grid finds one more sliver.)"""
     bins = classifiers.ab_bins()

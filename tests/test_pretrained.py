@@ -240,6 +240,19 @@ def test_frechet_distance_is_zero_for_one_set_and_the_mean_shift_for_a_shifted_o
         metrics.frechet_distance(x, x[:, :3])
 
 
+@pytest.mark.parametrize("n, d", [(400, 5), (40, 300)])  # more photos than features, and fewer
+def test_frechet_distance_agrees_with_the_matrix_square_root_formula(n, d):
+    from scipy import linalg
+
+    rng = np.random.default_rng(1)
+    a = np.abs(rng.normal(size=(n, d))) @ rng.normal(size=(d, d))  # correlated, like pooled features
+    b = 0.5 * a[rng.permutation(n)] + np.abs(rng.normal(size=(n, d)))
+    covariance_a, covariance_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = linalg.sqrtm(covariance_a @ covariance_b).real
+    direct = np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(covariance_a + covariance_b - 2 * root)
+    assert metrics.frechet_distance(a, b) == pytest.approx(direct, rel=1e-6)
+
+
 def test_the_paired_difference_interval_separates_a_real_gain_from_noise():
     rng = np.random.default_rng(0)
     gray = rng.normal(13, 3, 50)
