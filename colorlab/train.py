@@ -58,11 +58,12 @@ def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s:
     the message of the ``TrainingGuard`` that stopped a run gone wrong (NaN, a GAN's winning
     discriminator).
 
-    Randomness: the data order and augmentation always follow ``seed`` (0 when it is ``None``),
-    so they are the same in every run. ``seed=None`` (the default) touches no global random
-    generator: the model's own randomness (dropout, a GAN's noise) goes on from where the
-    process left it, so seed it yourself before building the model for a repeatable run
-    (``keras.utils.set_random_seed``, as the lessons do). An int ``seed`` also reseeds, at the
+    Randomness: the data order and augmentation follow ``seed`` (0 when it is ``None``) together
+    with TensorFlow's global seed, which tf.data combines with every op's own seed. ``seed=None``
+    (the default) touches no global random generator: the data order then depends on the global
+    seed the process last set (TensorFlow's default if none), and the model's own randomness
+    (dropout, a GAN's noise) goes on from where the process left it, so seed it yourself before
+    building the model for a repeatable run (``keras.utils.set_random_seed``, as the lessons do). An int ``seed`` also reseeds, at the
     start of the run, every global generator with ``keras.utils.set_random_seed(seed)``:
     Python's ``random``, NumPy's global generator, TensorFlow's global seed and Keras's own; the
     same ``seed`` and starting weights then give the same run.
