@@ -17,11 +17,9 @@ from .models.hints import hint_inputs, takes_hints
 #: Where ``colorize`` runs models whose input size is free: the longer side, at most.
 INFER_SIDE = 256
 
-
 #: How many pixels ``colorize`` hands the model at a time (bounds its memory): one image of
 #: 256 x 256, or 64 patches of 32 x 32.
 INFER_PIXELS = 256 * 256
-
 
 
 def colorize(model: keras.Model, images, side: int = INFER_SIDE, hints=None) -> np.ndarray:

@@ -225,7 +225,6 @@ def progress_figure(model, losses: dict, images: np.ndarray, baseline: float | N
     return figure
 
 
-
 class _Block:
     """A run of layers drawn as one box."""
 

@@ -25,14 +25,11 @@ from .models import all_layers, reference
 #: Where the weights of the lessons' long training runs ship (``fit_or_load``), a folder per lesson.
 SHIPPED_DIR = reference.WEIGHTS.parent
 
-
 #: How a maintainer makes them again after changing a model, the data or ``fit``.
 SHIPPED_COMMAND = "make shipped"
 
-
 #: ``fit`` settings that do not change what a run learns, so they are not part of its recipe.
 _NOT_RECIPE = ("budget_s", "stopper", "live", "samples", "verbose")
-
 
 
 def fit_or_load(name: str, model: keras.Model, images: np.ndarray, validation: np.ndarray | None = None,

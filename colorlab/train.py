@@ -30,7 +30,6 @@ from .models.pix2pix import Pix2Pix
 EAGER_STEPS = 8
 
 
-
 def fit(model: keras.Model, images, validation=None, epochs: int = 10, budget_s: float | None = None,
         learning_rate: float | None = None, loss=None, batch_size: int = 32, augment: bool = False,
         class_weights=None, checkpoint=None, live: bool | None = None, samples: int = 4,
