@@ -15,10 +15,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
-#: Files measured to take longest (``make test`` reports the slowest tests), longest first.
-LONGEST_FIRST = ("tests/test_quality.py", "lessons/11_gan.ipynb", "tests/test_hints.py", "lessons/10_loss_averaging.ipynb",
-                 "lessons/07_unet.ipynb", "tests/test_widgets.py", "tests/test_distribute.py", "tests/test_train.py",
-                 "lessons/09_vgg_transformer.ipynb", "tests/test_pix2pix.py")
+#: Files measured to take longest (their tests' durations summed, from ``--junitxml``), longest first.
+LONGEST_FIRST = ("tests/test_quality.py", "lessons/09_vgg_transformer.ipynb", "tests/test_widgets.py",
+                 "tests/test_pretrained.py", "tests/test_distribute.py", "tests/test_train.py", "tests/test_reference.py",
+                 "lessons/14_your_own_photos.ipynb", "lessons/11_gan.ipynb", "tests/test_models.py",
+                 "lessons/06_sequential_lab.ipynb", "lessons/13_scaling_up.ipynb", "tests/test_pix2pix.py",
+                 "tests/test_browser.py", "tests/test_model_code.py", "lessons/15_colour_hints.ipynb")
 
 
 def pytest_collection_modifyitems(items):
