@@ -36,13 +36,15 @@ AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab lessons/00_start_here.ipynb --notebook-dir=lessons $(AS_ROOT)
 
-# Two processes, each taking whole files (a lesson's cells share one kernel): on 2 cores the suite
-# takes about 12 minutes instead of about 20. TEST_WORKERS=0 runs it in one process.
+# Two processes, each taking whole files (a lesson's cells share one kernel), longest first in
+# conftest.py's LONGEST_FIRST order (--no-loadscope-reorder: xdist would otherwise order files by
+# how many tests they hold): on 2 cores pytest takes about 7 minutes. TEST_WORKERS=0 runs it in
+# one process.
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	COLORLAB_FAST=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
+	COLORLAB_FAST=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 course: $(STAMP)
 	COLORLAB_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \

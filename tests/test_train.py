@@ -390,13 +390,21 @@ def test_guard_stops_when_the_discriminator_wins():
     assert "discriminator wins" in guard.reason and guard.model.stop_training
 
 
+def eager_unet():
+    """The tiny U-Net compiled to run eagerly: a long fit cut short by a time limit, without the
+    seconds that tracing its training step would take."""
+    model = models.build("unet")
+    model.compile(optimizer="adam", loss="mae", run_eagerly=True)
+    return model
+
+
 def test_a_stoppers_own_time_limit_holds_and_budget_s_applies_beside_it():
     stopper = callbacks.TimeBudget(seconds=0.5)
-    history = train.fit(models.build("unet"), SCENES.images[:32], epochs=200, batch_size=16, stopper=stopper,
+    history = train.fit(eager_unet(), SCENES.images[:32], epochs=200, batch_size=16, stopper=stopper,
                         verbose=0, live=False)
     assert history["stopped_by"] == "budget" and len(history["loss"]) < 200 and stopper.seconds == 0.5
     stopper = callbacks.TimeBudget()
-    history = train.fit(models.build("unet"), SCENES.images[:32], epochs=200, batch_size=16, budget_s=0.5,
+    history = train.fit(eager_unet(), SCENES.images[:32], epochs=200, batch_size=16, budget_s=0.5,
                         stopper=stopper, verbose=0, live=False)
     assert history["stopped_by"] == "budget" and len(history["loss"]) < 200 and stopper.seconds is None
 
