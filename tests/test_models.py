@@ -245,9 +245,11 @@ def test_available_lists_every_architecture_with_its_source_and_the_real_paramet
     # available() counts on small inputs, without allocating weights or loading VGG16's: the
     # counts must be those of the real models, at each preset's own input size.
     monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kwargs: pytest.fail("tried to load weights"))
+    keras.backend.clear_session()  # so that the layer below takes the session's first name, "dense"
     before = keras.layers.Dense(2)
     rows = {row["name"]: row for row in models.available()}
-    assert keras.layers.Dense(2).name != before.name  # the session went on: available() did not clear it
+    # A cleared session would hand out "dense" again: the session went on, available() did not clear it.
+    assert before.name == "dense" and keras.layers.Dense(2).name != before.name
     assert {name: row["source"] for name, row in rows.items()} == SOURCES
     assert models.names() == sorted(SOURCES)
     assert rows["unet"]["original params"] == 1_092_099 and rows["unet"]["original input"] == (120, 176)
