@@ -24,14 +24,13 @@ Nothing here is registered with ``colorlab.models.build``: the network takes thr
 from __future__ import annotations
 
 import math
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from colorlab import color
+from colorlab import color, train
 
 #: What the network is trained to predict: the velocity x1 - x0, or the clean target x1.
 TARGETS = ("velocity", "x1")
@@ -134,36 +133,17 @@ def flow_batches(images, batch_size: int = 64, seed: int = 0, noise_scale: float
     return tf.data.Dataset.zip((data, seeds)).map(noised, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
 
-class _Budget(keras.callbacks.Callback):
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds, self.start = seconds, None
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.seconds is not None and time.perf_counter() - self.start > self.seconds:
-            self.model.stop_training = True
-
-
 def fit(model: keras.Model, images, epochs: int = 40, budget_s: float | None = None, learning_rate: float = 2e-3,
         batch_size: int = 64, noise_scale: float = 0.5, target: str = "velocity", coarse: int = 1, seed: int = 0,
         verbose: int = 0) -> dict:
-    """Train ``model`` (``velocity_net``) with the flow-matching loss on RGB ``images``: Adam,
-    the learning rate decayed to 0 over ``epochs`` by a cosine, MSE; stops early after
-    ``budget_s`` seconds. Returns the history with ``seconds`` added."""
-    keras.utils.set_random_seed(seed)
+    """Train ``model`` (``velocity_net``) with the flow-matching loss on RGB ``images`` with
+    ``train.fit``: Adam, the learning rate decayed to 0 over ``epochs`` by a cosine, MSE; stops
+    early after ``budget_s`` seconds. Returns ``train.fit``'s history."""
     steps = epochs * math.ceil(len(images) / batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
     batches = flow_batches(images, batch_size, seed, noise_scale, target, coarse=coarse)
-    start = time.perf_counter()
-    history = model.fit(batches, epochs=epochs, verbose=verbose, callbacks=[_Budget(budget_s)])
-    result = dict(history.history)
-    result["seconds"] = time.perf_counter() - start
-    result["epochs"] = len(result["loss"])
-    return result
+    return train.fit(model, batches, epochs=epochs, budget_s=budget_s, seed=seed, live=False, verbose=verbose)
 
 
 def sample(model: keras.Model, L, steps: int = 16, samples: int = 1, seed: int = 0, noise_scale: float = 0.5,

@@ -173,8 +173,8 @@ def main():
         model = flow.velocity_net(tuple(args.widths))
         history = flow.fit(model, train_set.images, epochs=args.epochs, budget_s=args.budget, learning_rate=args.lr,
                            noise_scale=args.noise_scale, target=args.target, coarse=args.coarse, seed=seed)
-        print(f"  {variant}: {model.count_params():,} parameters, {history['epochs']} epochs in "
-              f"{history['seconds']:.0f} s, final loss {history['loss'][-1]:.4f}", flush=True)
+        print(f"  {variant}: {model.count_params():,} parameters, {len(history['loss'])} epochs in "
+              f"{history['total_seconds']:.0f} s, final loss {history['loss'][-1]:.4f}", flush=True)
         for steps in args.steps:
             options = {"method": args.method, "noise_scale": args.noise_scale, "target": args.target,
                        "coarse": args.coarse}
@@ -183,7 +183,7 @@ def main():
             draws = flow.colorize(model, test.images, steps, args.samples, seed=100 + seed, **options)
             seconds = time.perf_counter() - start
             record(f"{variant}, K={steps}", seed, measure(draws, test, pieces),
-                   train_s=round(history["seconds"]), epochs=history["epochs"], params=model.count_params(),
+                   train_s=round(history["total_seconds"]), epochs=len(history["loss"]), params=model.count_params(),
                    sample_s=round(seconds, 1))
 
 
